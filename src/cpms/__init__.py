@@ -1,0 +1,1 @@
+"""cpms: an event-sourced charge point management system."""

@@ -1,0 +1,186 @@
+"""Stations (EVSE controllers): commissioning, connection and what the charger reports over OCPP."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from cpms.aggregates.credentials import hash_password
+from cpms.aggregates.errors import InvalidValue
+
+STATION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:station")
+OCPP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:*+|@\-]{1,48}$")
+MAX_CONNECTORS = 64
+PASSWORD_LENGTH = (16, 40)
+
+
+def station_id(ocpp_id: str) -> UUID:
+    """Stations are addressed by their OCPP identity, unique system-wide."""
+    return uuid5(STATION_NAMESPACE, ocpp_id)
+
+
+class Station(Aggregate):
+    @staticmethod
+    def create_id(ocpp_id: str) -> UUID:
+        return station_id(ocpp_id)
+
+    @classmethod
+    def commission(
+        cls,
+        *,
+        ocpp_id: Any,
+        organization_id: str,
+        site_id: str,
+        serial_number: Any,
+        plan: Any = None,
+        connectors: Any = 2,
+        evse_ids: Any = None,
+        password: Any = None,
+        occurred_at: datetime,
+    ) -> Station:
+        ocpp_id = parse_ocpp_id(ocpp_id)
+        if isinstance(connectors, bool) or not isinstance(connectors, int):
+            raise InvalidValue("connectors must be an integer")
+        if not 1 <= connectors <= MAX_CONNECTORS:
+            raise InvalidValue(f"connectors must be between 1 and {MAX_CONNECTORS}")
+        return cls(
+            ocpp_id=ocpp_id,
+            organization_id=organization_id,
+            site_id=site_id,
+            serial_number=_text(serial_number, "serial_number", 64),
+            plan="" if plan is None else _text(plan, "plan", 100),
+            connectors=connectors,
+            evse_ids=_evse_ids(evse_ids, connectors),
+            password_hash=None if password is None else hash_password(_password(password)),
+            occurred_at=occurred_at,
+        )
+
+    @event("StationCommissioned")
+    def __init__(
+        self,
+        ocpp_id: str,
+        organization_id: str,
+        site_id: str,
+        serial_number: str,
+        plan: str,
+        connectors: int,
+        evse_ids: list[str | None],
+        password_hash: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        self.ocpp_id = ocpp_id
+        self.organization_id = organization_id
+        self.site_id = site_id
+        self.serial_number = serial_number
+        self.plan = plan
+        self.connectors = connectors
+        self.evse_ids = evse_ids
+        self.password_hash = password_hash
+        self.connected = False
+        self.connection_node: str | None = None
+
+    @event("StationBooted")
+    def boot(
+        self,
+        *,
+        vendor: str,
+        model: str,
+        serial_number: str | None,
+        firmware_version: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        self.vendor = vendor
+        self.model = model
+        self.firmware_version = firmware_version
+
+    def connect(self, *, node: str, ocpp_version: str, occurred_at: datetime) -> None:
+        """A websocket was opened; a connection it replaces is closed first."""
+        if self.connected:
+            self.disconnect(reason="Replaced by a new connection", occurred_at=occurred_at)
+        self._connected(node=node, ocpp_version=ocpp_version, occurred_at=occurred_at)
+
+    @event("StationConnected")
+    def _connected(self, node: str, ocpp_version: str, occurred_at: datetime) -> None:
+        self.connected = True
+        self.connection_node = node
+
+    def disconnect(self, *, reason: str, occurred_at: datetime) -> None:
+        if self.connected:
+            self._disconnected(reason=reason, occurred_at=occurred_at)
+
+    @event("StationDisconnected")
+    def _disconnected(self, reason: str, occurred_at: datetime) -> None:
+        self.connected = False
+        self.connection_node = None
+
+    def notify_status(
+        self,
+        *,
+        connector_id: int,
+        ocpp_status: str,
+        error_code: str | None,
+        info: str | None,
+        vendor_error_code: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        """Record a StatusNotification; connector 0 describes the whole station."""
+        if connector_id < 0:
+            raise InvalidValue("connector id must not be negative")
+        self._status_notified(
+            connector_id=connector_id,
+            ocpp_status=ocpp_status,
+            error_code=error_code,
+            info=info,
+            vendor_error_code=vendor_error_code,
+            occurred_at=occurred_at,
+        )
+
+    @event("StatusNotification")
+    def _status_notified(
+        self,
+        connector_id: int,
+        ocpp_status: str,
+        error_code: str | None,
+        info: str | None,
+        vendor_error_code: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        pass
+
+
+def parse_ocpp_id(value: Any) -> str:
+    if not isinstance(value, str) or not OCPP_ID_PATTERN.match(value):
+        raise InvalidValue(
+            "ocpp_id must be 1 to 48 characters of letters, digits and . _ : * + | @ -"
+        )
+    return value
+
+
+def _text(value: Any, field: str, max_length: int) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidValue(f"{field} must be a non-empty string")
+    if len(value) > max_length:
+        raise InvalidValue(f"{field} must be at most {max_length} characters")
+    return value.strip()
+
+
+def _evse_ids(value: Any, connectors: int) -> list[str | None]:
+    if value is None:
+        return [None] * connectors
+    if not isinstance(value, list) or len(value) != connectors:
+        raise InvalidValue(f"evse_ids must be a list of {connectors} strings, one per connector")
+    evse_ids = [_text(v, "evse_ids[]", 48) for v in value]
+    if len(set(evse_ids)) != len(evse_ids):
+        raise InvalidValue("evse_ids must be distinct")
+    return list(evse_ids)
+
+
+def _password(value: Any) -> str:
+    low, high = PASSWORD_LENGTH
+    if not isinstance(value, str) or not low <= len(value) <= high:
+        raise InvalidValue(f"password must be a string of {low} to {high} characters")
+    return value

@@ -1,0 +1,63 @@
+"""What endpoints share: the services, the caller's organization, and reads in the threadpool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+
+from cpms.api.errors import ApiError
+from cpms.application import ChargingNetwork
+from cpms.projections.runner import ProjectionRunner
+from cpms.projections.store import Tx, ViewStore
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ApiServices:
+    network: ChargingNetwork
+    views: ViewStore
+    projections: ProjectionRunner
+
+
+def services(request: Request) -> ApiServices:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+async def organization(request: Request) -> str:
+    """The organization of the request's Bearer API key, or 401."""
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise _unauthorized("missing Bearer API key")
+    organization_id = await services(request).network.authenticate(key.strip())
+    if organization_id is None:
+        raise _unauthorized("unknown API key")
+    return organization_id
+
+
+async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run a read-model query on a worker thread, in one consistent read transaction."""
+    views = services(request).views
+
+    def run() -> T:
+        with views.read() as tx:
+            return query(tx, *args, **kwargs)
+
+    return await run_in_threadpool(run)
+
+
+async def caught_up(request: Request, position: int | None) -> None:
+    """Read-your-writes: wait until the read models include the caller's own write."""
+    await services(request).projections.wait_for(position)
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="cpms"'})
+
+
+__all__ = ["ApiServices", "Tx", "caught_up", "organization", "read", "services"]

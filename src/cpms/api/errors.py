@@ -1,0 +1,69 @@
+"""Every error the API answers, as `{"error": {"code", "message"}}` with the right status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cpms.aggregates.errors import Conflict, InvalidValue, NotFound
+from cpms.api.responses import json_response
+from cpms.projections.paging import BadCursor
+from cpms.projections.runner import ProjectionLagging
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, "bad_request", message)
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, "not_found", message)
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
+    return json_response({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+async def _api_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+def _mapped(status: int, code: str) -> Any:
+    async def handler(_: Request, exc: Exception) -> Response:
+        return error_response(status, code, str(exc))
+
+    return handler
+
+
+async def _http_exception(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return error_response(exc.status_code, code, exc.detail, dict(exc.headers or {}))
+
+
+async def _unexpected(_: Request, exc: Exception) -> Response:
+    return error_response(500, "internal_error", "the server failed to handle this request")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    ApiError: _api_error,
+    InvalidValue: _mapped(422, "invalid_value"),
+    NotFound: _mapped(404, "not_found"),
+    Conflict: _mapped(409, "conflict"),
+    BadCursor: _mapped(400, "bad_request"),
+    ProjectionLagging: _mapped(503, "read_models_lagging"),
+    HTTPException: _http_exception,
+    Exception: _unexpected,
+}

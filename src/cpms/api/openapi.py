@@ -1,0 +1,214 @@
+"""The OpenAPI 3.1 document served at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _page(item: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["items", "next_cursor"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(item)},
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    }
+
+
+ERRORS = {
+    str(status): {"$ref": f"#/components/responses/{name}"}
+    for status, name in [(400, "BadRequest"), (401, "Unauthorized"), (404, "NotFound")]
+}
+PAGING = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
+    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+]
+SITE_ID = {"name": "site_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
+OCPP_ID = {"name": "ocpp_id", "in": "path", "required": True, "schema": {"type": "string"}}
+ISO = {"type": "string", "format": "date-time"}
+NULLABLE_TEXT = {"type": ["string", "null"]}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            }
+        },
+    },
+    "Address": {
+        "type": "object",
+        "required": ["street", "postal_code", "city", "country"],
+        "properties": {k: {"type": "string"} for k in ("street", "postal_code", "city", "country")},
+        "additionalProperties": False,
+    },
+    "NewSite": {
+        "type": "object",
+        "required": ["name", "address"],
+        "properties": {"name": {"type": "string"}, "address": _ref("Address"), "provider": {"type": "string"}},
+        "additionalProperties": False,
+    },
+    "SitePatch": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "address": {"type": "object", "description": "fields to change; others are kept"},
+            "provider": {"type": "string"},
+        },
+        "additionalProperties": False,
+    },
+    "Site": {
+        "type": "object",
+        "required": ["id", "name", "address", "provider", "state", "created_at", "updated_at"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "name": {"type": "string"},
+            "address": _ref("Address"),
+            "provider": {"type": "string"},
+            "state": {"enum": ["Unknown", "Load", "Available"]},
+            "created_at": ISO,
+            "updated_at": ISO,
+            "charge_points": {
+                "type": "object",
+                "description": "overview only: number of charge points per status",
+                "additionalProperties": {"type": "integer"},
+            },
+        },
+    },
+    "NewStation": {
+        "type": "object",
+        "required": ["ocpp_id", "serial_number"],
+        "description": "give site_id, or site to create the site with the station",
+        "properties": {
+            "ocpp_id": {"type": "string", "pattern": "^[A-Za-z0-9._:*+|@-]{1,48}$"},
+            "serial_number": {"type": "string"},
+            "site_id": {"type": "string", "format": "uuid"},
+            "site": _ref("NewSite"),
+            "plan": {"type": "string"},
+            "connectors": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2},
+            "evse_ids": {"type": "array", "items": {"type": "string"}},
+            "password": {"type": "string", "minLength": 16, "maxLength": 40},
+        },
+        "additionalProperties": False,
+    },
+    "Station": {
+        "type": "object",
+        "properties": {
+            "ocpp_id": {"type": "string"},
+            "serial_number": {"type": "string"},
+            "site_id": {"type": "string", "format": "uuid"},
+            "plan": {"type": "string"},
+            "connectors": {"type": "integer"},
+            "evse_ids": {"type": "array", "items": NULLABLE_TEXT},
+            "vendor": NULLABLE_TEXT,
+            "model": NULLABLE_TEXT,
+            "firmware_version": NULLABLE_TEXT,
+            "connection": {"enum": ["Connected", "Disconnected"]},
+            "ocpp_version": NULLABLE_TEXT,
+            "commissioned_at": ISO,
+            "last_seen": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "ChargePoint": {
+        "type": "object",
+        "properties": {
+            "ocpp_id": {"type": "string"},
+            "connector_id": {"type": "integer"},
+            "evse_id": NULLABLE_TEXT,
+            "status": {
+                "enum": ["Available", "NotAvailable", "Preparing", "Unknown", "Charging",
+                         "Finishing", "SuspendedEV", "SuspendedEVSE", "Reserved", "Failed"]
+            },
+            "since": ISO,
+            "error_code": NULLABLE_TEXT,
+            "last_ocpp_status": NULLABLE_TEXT,
+        },
+    },
+    "Projection": {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string"},
+            "version": {"type": "integer"},
+            "position": {"type": "integer"},
+            "lag": {"type": "integer"},
+        },
+    },
+}
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "responses": {**responses, **ERRORS}, **extra}
+
+
+def _body(name: str) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "cpms", "version": "1", "description": "Charge point management read/write API"},
+    "security": [{"apiKey": []}],
+    "components": {
+        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+        "schemas": SCHEMAS,
+        "responses": {
+            name: _json(_ref("Error"), description)
+            for name, description in [
+                ("BadRequest", "malformed input"),
+                ("Unauthorized", "missing or unknown API key"),
+                ("NotFound", "no such resource in this organization"),
+                ("Conflict", "contradicts what is recorded"),
+                ("Unprocessable", "well-formed but breaks a rule"),
+            ]
+        },
+    },
+    "paths": {
+        "/api/v1/sites": {
+            "post": _op("Create a site", {
+                "201": _json(_ref("Site"), "the created site"),
+                "422": {"$ref": "#/components/responses/Unprocessable"},
+            }, requestBody=_body("NewSite")),
+            "get": _op("Sites with their state", {"200": _json(_page("Site"), "a page of sites")},
+                       parameters=PAGING),
+        },
+        "/api/v1/sites/{site_id}": {
+            "get": _op("Site overview", {"200": _json(_ref("Site"), "the site")}, parameters=[SITE_ID]),
+            "patch": _op("Change name, address, provider", {
+                "200": _json(_ref("Site"), "the changed site"),
+                "422": {"$ref": "#/components/responses/Unprocessable"},
+            }, parameters=[SITE_ID], requestBody=_body("SitePatch")),
+        },
+        "/api/v1/sites/{site_id}/charge-points": {
+            "get": _op("The charge-point sheet", {"200": _json(_page("ChargePoint"), "charge points")},
+                       parameters=[SITE_ID, *PAGING]),
+        },
+        "/api/v1/stations": {
+            "post": _op("Commission a station", {
+                "201": _json(_ref("Station"), "the commissioned station"),
+                "409": {"$ref": "#/components/responses/Conflict"},
+                "422": {"$ref": "#/components/responses/Unprocessable"},
+            }, requestBody=_body("NewStation")),
+            "get": _op("EVSE controllers", {"200": _json(_page("Station"), "a page of stations")},
+                       parameters=[{**SITE_ID, "in": "query", "required": False}, *PAGING]),
+        },
+        "/api/v1/stations/{ocpp_id}": {
+            "get": _op("One station", {"200": _json(_ref("Station"), "the station")}, parameters=[OCPP_ID]),
+        },
+        "/api/v1/projections": {
+            "get": _op("Projection positions and lag", {"200": _json(_page("Projection"), "projections")}),
+        },
+    },
+}

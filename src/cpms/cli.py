@@ -1,0 +1,236 @@
+"""The `cpms` command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from cpms.aggregates.errors import DomainError
+from cpms.infra.settings import Settings, SettingsError
+from cpms.node import Node
+from cpms.simulator import simulate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(asyncio.run(args.run(args)) or 0)
+    except (SettingsError, DomainError) as error:
+        print(f"cpms: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cpms", description="Charge point management system")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="embedded: gateway, projections and API in one process")
+    serve.add_argument("-v", "--verbose", action="store_true")
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="serve with a seeded demo organization and simulated chargers")
+    demo.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    demo.set_defaults(run=_demo)
+
+    admin = commands.add_parser("admin", help="administration").add_subparsers(required=True, metavar="ACTION")
+    create_org = admin.add_parser("create-org", help="create an organization and print its API key")
+    create_org.add_argument("name")
+    create_org.set_defaults(run=_create_org)
+
+    projections = commands.add_parser("projections", help="read models").add_subparsers(required=True, metavar="ACTION")
+    status = projections.add_parser("status", help="position and lag of each projection")
+    status.set_defaults(run=_projections_status)
+
+    sim = commands.add_parser("simulate", help="run simulated OCPP 1.6 chargers against a server")
+    sim.add_argument("--chargers", type=int, default=10)
+    sim.add_argument("--url", default="ws://127.0.0.1:9000/ocpp", help="the gateway's /ocpp URL")
+    sim.add_argument("--prefix", default="SIM", help="stations are PREFIX-0001, PREFIX-0002, ...")
+    sim.add_argument("--connectors", type=int, default=2)
+    sim.add_argument("--pause", type=float, default=2.0, help="seconds between a charger's messages")
+    sim.add_argument("--duration", type=float, default=60.0)
+    sim.add_argument("--api-url", help="with --api-key: commission the chargers first")
+    sim.add_argument("--api-key")
+    sim.set_defaults(run=_simulate)
+    return parser
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    node = Node.build(settings)
+    await node.start()
+    print(
+        f"cpms serving: OCPP ws://{settings.host}:{node.ocpp_port}/ocpp/{{ocpp_id}},"
+        f" API http://{settings.host}:{node.http_port}/api/v1",
+        flush=True,
+    )
+    try:
+        await _until_signalled()
+    finally:
+        await node.stop()
+
+
+async def _create_org(args: argparse.Namespace) -> None:
+    node = Node.build(Settings.from_env())
+    await node.writer.start()
+    try:
+        organization_id, api_key = await node.network.create_organization(args.name)
+    finally:
+        await node.writer.stop()
+        node.store.close()
+        node.views.close()
+    print(json.dumps({"organization_id": organization_id, "api_key": api_key}), flush=True)
+
+
+async def _projections_status(args: argparse.Namespace) -> None:
+    node = Node.build(Settings.from_env())
+    try:
+        await asyncio.to_thread(node.projections.setup)
+        for status in await asyncio.to_thread(node.projections.status):
+            print(f"{status.name} v{status.version}: position {status.position}, lag {status.lag}")
+    finally:
+        node.store.close()
+        node.views.close()
+
+
+async def _simulate(args: argparse.Namespace) -> None:
+    ocpp_ids = [f"{args.prefix}-{n:04d}" for n in range(1, args.chargers + 1)]
+    if args.api_url and args.api_key:
+        await asyncio.to_thread(_commission, args.api_url, args.api_key, ocpp_ids, args.connectors)
+    stats = await simulate(
+        args.url, ocpp_ids, connectors=args.connectors, pause=args.pause, duration=args.duration
+    )
+    if stats.connected == 0:
+        raise SystemExit("no charger could connect (are they commissioned? see --api-key)")
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    node = Node.build(settings)
+    await node.start()
+    try:
+        demo = await _seed_demo(node, _demo_file(settings))
+        base = f"http://127.0.0.1:{node.http_port}/api/v1"
+        auth = f"-H 'Authorization: Bearer {demo['api_key']}'"
+        print(
+            "\ncpms demo is running (embedded, SQLite under ./data).\n"
+            f"  API key:   {demo['api_key']}\n"
+            f"  site:      curl -s {auth} {base}/sites/{demo['site_id']}\n"
+            f"  sheet:     curl -s {auth} {base}/sites/{demo['site_id']}/charge-points\n"
+            f"  stations:  curl -s {auth} {base}/stations\n"
+            f"  chargers:  ws://127.0.0.1:{node.ocpp_port}/ocpp/{{{', '.join(demo['ocpp_ids'])}}}\n"
+            "Simulated chargers are plugging in and out; press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        chargers = asyncio.create_task(
+            simulate(
+                f"ws://127.0.0.1:{node.ocpp_port}/ocpp",
+                demo["ocpp_ids"],
+                pause=3.0,
+                duration=args.duration or 10**9,
+                report_every=60.0,
+            )
+        )
+        stop = asyncio.create_task(_until_signalled())
+        await asyncio.wait([chargers, stop], return_when=asyncio.FIRST_COMPLETED)
+        for task in (chargers, stop):
+            task.cancel()
+    finally:
+        await node.stop()
+
+
+def _demo_file(settings: Settings) -> Path:
+    base = settings.database.sqlite_path.parent if settings.database.sqlite_path else Path("data")
+    return base / "demo.json"
+
+
+async def _seed_demo(node: Node, path: Path) -> dict[str, Any]:
+    """Seed once; later runs reuse the organization, site and stations the file names."""
+    if path.exists():
+        demo = json.loads(path.read_text())
+        if await node.network.authenticate(demo["api_key"]) is not None:
+            return demo  # type: ignore[no-any-return]
+    network = node.network
+    organization_id, api_key = await network.create_organization("Demo Charging Co")
+    site = await network.create_site(
+        organization_id,
+        name="Demo site",
+        address={"street": "1 Rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"},
+        provider="Demo Energy",
+    )
+    ocpp_ids = ["DEMO-0001", "DEMO-0002"]
+    for n, ocpp_id in enumerate(ocpp_ids, start=1):
+        written = await network.commission_station(
+            organization_id,
+            ocpp_id=ocpp_id,
+            serial_number=f"SN-DEMO-{n:04d}",
+            site_id=site.id,
+            plan="Business",
+            connectors=2,
+            evse_ids=[f"FR*CPM*E{n:07d}*1", f"FR*CPM*E{n:07d}*2"],
+        )
+        await node.projections.wait_for(written.position)
+    demo = {"api_key": api_key, "organization_id": organization_id, "site_id": site.id, "ocpp_ids": ocpp_ids}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(demo, indent=2))
+    return demo
+
+
+def _commission(api_url: str, api_key: str, ocpp_ids: list[str], connectors: int) -> None:
+    """Commission simulated stations through the public API (409 means already there)."""
+    site = _post(api_url, api_key, "/sites", {
+        "name": "Simulation site",
+        "address": {"street": "1 Test Street", "postal_code": "00000", "city": "Simcity", "country": "FR"},
+        "provider": "Simulated",
+    })
+    for ocpp_id in ocpp_ids:
+        _post(api_url, api_key, "/stations", {
+            "ocpp_id": ocpp_id, "serial_number": f"SN-{ocpp_id}", "site_id": site["id"],
+            "connectors": connectors,
+        }, ok_conflict=True)
+
+
+def _post(api_url: str, api_key: str, path: str, body: dict[str, Any], ok_conflict: bool = False) -> Any:
+    request = urllib.request.Request(
+        api_url.rstrip("/") + path,
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        if ok_conflict and error.code == 409:
+            return None
+        raise SystemExit(f"{path}: HTTP {error.code}: {error.read().decode()}") from None
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,87 @@
+"""OCPP-J framing done right where the `ocpp` package (2.1.0) is not.
+
+Every frame a charger sends gets an answer the spec allows: unparseable frames a CALLERROR
+(message id `-1` when none can be read) instead of silence; an action the version does not know
+`NotImplemented`, a known one we do not handle `NotSupported` (the package swaps them); and on
+1.6 a payload that breaks the schema `FormationViolation`, as 1.6 spells it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ocpp.exceptions import (
+    FormatViolationError,
+    NotSupportedError,
+    OCPPError,
+)
+from ocpp.exceptions import (
+    NotImplementedError as OcppNotImplemented,
+)
+from ocpp.messages import CallError, MessageType, unpack
+
+log = logging.getLogger(__name__)
+
+
+class OcppFraming:
+    """Mixin for `ocpp` ChargePoint classes; `known_actions` is the version's action set."""
+
+    known_actions: frozenset[str]
+    on_frame: Callable[[], None] | None = None
+
+    async def route_message(self, raw_msg: Any) -> None:
+        if self.on_frame is not None:
+            self.on_frame()
+        try:
+            msg = unpack(raw_msg)
+        except OCPPError as error:
+            log.warning("%s: unparseable frame (%s)", self.id, error.description)  # type: ignore[attr-defined]
+            await self._send_error(_unique_id_of(raw_msg), error)
+            return
+        if msg.message_type_id != MessageType.Call:
+            self._response_queue.put_nowait(msg)  # type: ignore[attr-defined]
+            return
+        if not isinstance(msg.action, str) or not isinstance(msg.payload, dict):
+            await self._send_error(
+                msg.unique_id, FormatViolationError(description="Action must be a string and payload an object")
+            )
+            return
+        if msg.action not in self.route_map:  # type: ignore[attr-defined]
+            if msg.action in self.known_actions:
+                error: OCPPError = NotSupportedError(
+                    description=f"{msg.action} is not supported by this central system"
+                )
+            else:
+                error = OcppNotImplemented(
+                    description=f"{msg.action} is not an action of OCPP {self._ocpp_version}"  # type: ignore[attr-defined]
+                )
+            await self._send_error(msg.unique_id, error)
+            return
+        try:
+            await self._handle_call(msg)  # type: ignore[attr-defined]
+        except OCPPError as error:
+            await self._send_error(msg.unique_id, error)
+
+    async def _send_error(self, unique_id: str, error: OCPPError) -> None:
+        code = error.code
+        if code == "FormatViolation" and self._ocpp_version == "1.6":  # type: ignore[attr-defined]
+            code = "FormationViolation"
+        details = {k: v for k, v in (error.details or {}).items() if k != "ocpp_message"}
+        frame = CallError(unique_id, code, error.description or "", details)
+        await self._send(frame.to_json())  # type: ignore[attr-defined]
+
+
+def _unique_id_of(raw_msg: Any) -> str:
+    """The message id of a broken frame when it can be read, else `-1` as OCPP-J asks."""
+    try:
+        frame = json.loads(raw_msg)
+    except (ValueError, TypeError):
+        return "-1"
+    if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
+        return frame[1]
+    return "-1"
+
+

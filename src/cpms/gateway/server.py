@@ -1,0 +1,173 @@
+"""The websocket server: handshake checks, one OCPP session per connection, connect/disconnect facts."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import logging
+import re
+import ssl
+from http import HTTPStatus
+from urllib.parse import unquote
+
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+from cpms.aggregates.credentials import verify_password
+from cpms.application import ChargingNetwork, StationAccess
+from cpms.gateway.presence import Presence
+from cpms.gateway.v16 import CentralSystem16
+
+log = logging.getLogger(__name__)
+
+PATH = re.compile(r"^/ocpp/([^/?#]+)/?$")
+SUBPROTOCOLS = ["ocpp1.6"]
+MAX_FRAME_BYTES = 64 * 1024
+
+
+class OcppGateway:
+    def __init__(
+        self,
+        network: ChargingNetwork,
+        presence: Presence,
+        *,
+        node_id: str,
+        heartbeat_interval: int,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._network = network
+        self._presence = presence
+        self._node_id = node_id
+        self._heartbeat_interval = heartbeat_interval
+        self._ssl = ssl_context
+        self._server: Server | None = None
+        self._sessions: dict[str, ServerConnection] = {}
+        self.port: int | None = None
+
+    async def start(self, host: str, port: int) -> int:
+        self._server = await serve(
+            self._session,
+            host,
+            port,
+            subprotocols=SUBPROTOCOLS,  # type: ignore[arg-type]
+            process_request=self._handshake,
+            max_size=MAX_FRAME_BYTES,
+            ssl=self._ssl,
+            ping_interval=60,
+            ping_timeout=60,
+        )
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("OCPP gateway listening on %s:%d", host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()  # closes every session; each records its StationDisconnected
+        await self._server.wait_closed()
+        self._server = None
+
+    @property
+    def connected(self) -> list[str]:
+        return list(self._sessions)
+
+    # -- handshake ----------------------------------------------------------------------------
+
+    async def _handshake(self, connection: ServerConnection, request: Request) -> Response | None:
+        match = PATH.match(request.path)
+        if match is None:
+            return _refuse(connection, HTTPStatus.NOT_FOUND, "OCPP endpoint is /ocpp/{ocpp_id}")
+        ocpp_id = unquote(match.group(1))
+        access = await self._network.station_access(ocpp_id)
+        if access is None:
+            log.warning("refused unknown station %r from %s", ocpp_id, connection.remote_address)
+            return _refuse(connection, HTTPStatus.NOT_FOUND, f"unknown station {ocpp_id}")
+        if access.password_hash is not None and not await _authorized(access, request.headers):
+            log.warning("refused station %r: bad or missing credentials", ocpp_id)
+            response = _refuse(connection, HTTPStatus.UNAUTHORIZED, "credentials required")
+            response.headers["WWW-Authenticate"] = 'Basic realm="cpms"'
+            return response
+        connection.ocpp_id = access.ocpp_id  # type: ignore[attr-defined]
+        return None
+
+    # -- session ------------------------------------------------------------------------------
+
+    async def _session(self, connection: ServerConnection) -> None:
+        ocpp_id: str = connection.ocpp_id  # type: ignore[attr-defined]
+        if connection.subprotocol is None:
+            offered = connection.request.headers.get("Sec-WebSocket-Protocol") if connection.request else None
+            log.warning(
+                "station %r offered no supported OCPP version (offered %r, we speak %s); closing",
+                ocpp_id, offered, ", ".join(SUBPROTOCOLS),
+            )
+            await connection.close(1002, "no supported OCPP subprotocol")
+            return
+        previous = self._sessions.get(ocpp_id)
+        self._sessions[ocpp_id] = connection
+        if previous is not None:
+            log.warning("station %r connected again; closing the previous connection", ocpp_id)
+            await previous.close(1000, "replaced by a new connection")
+        try:
+            await self._network.station_connected(
+                ocpp_id, node=self._node_id, ocpp_version=connection.subprotocol
+            )
+        except Exception:
+            log.exception("could not record the connection of %r; closing", ocpp_id)
+            self._forget(ocpp_id, connection)
+            await connection.close(1011, "central system unavailable")
+            return
+        charge_point = CentralSystem16(
+            ocpp_id, connection, self._network, heartbeat_interval=self._heartbeat_interval
+        )
+        charge_point.on_frame = lambda: self._presence.seen(ocpp_id)
+        reason = "Connection closed"
+        try:
+            await charge_point.start()
+        except ConnectionClosed as closed:
+            reason = _close_reason(closed)
+        except Exception:
+            log.exception("session of %r failed", ocpp_id)
+            reason = "Internal error"
+        finally:
+            if self._forget(ocpp_id, connection):
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(
+                        self._network.station_disconnected(ocpp_id, reason=reason)
+                    )
+
+    def _forget(self, ocpp_id: str, connection: ServerConnection) -> bool:
+        """Drop a session unless a newer connection of the same station replaced it."""
+        if self._sessions.get(ocpp_id) is connection:
+            del self._sessions[ocpp_id]
+            return True
+        return False
+
+
+def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> Response:
+    return connection.respond(status, message + "\n")
+
+
+async def _authorized(access: StationAccess, headers: Headers) -> bool:
+    """Security profile 1/2: HTTP basic auth whose username is the station's OCPP identity."""
+    header = headers.get("Authorization", "")
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return False
+    try:
+        username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    if username != access.ocpp_id or access.password_hash is None:
+        return False
+    return await asyncio.to_thread(verify_password, password, access.password_hash)
+
+
+def _close_reason(closed: ConnectionClosed) -> str:
+    frame = closed.rcvd or closed.sent
+    if frame is None:
+        return "Connection lost"
+    return f"Closed with code {frame.code}" + (f": {frame.reason}" if frame.reason else "")

@@ -1,0 +1,1 @@
+"""Adapters: settings, the event store, the group-commit writer and event delivery."""

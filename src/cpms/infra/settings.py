@@ -1,0 +1,110 @@
+"""Settings, read once from the environment by the composition root."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+DEFAULT_DATABASE_URL = "sqlite:///./data/cpms.sqlite"
+
+
+class SettingsError(ValueError):
+    """A setting has a value cpms cannot use; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where events and read models live: a SQLite file pair or one PostgreSQL schema."""
+
+    kind: str  # "sqlite" or "postgresql"
+    sqlite_path: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 5432
+    user: str = "postgres"
+    password: str = ""
+    dbname: str = "postgres"
+    schema: str = "public"
+
+    @classmethod
+    def from_url(cls, url: str) -> Database:
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+            path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
+            if not path or path == ":memory:":
+                raise SettingsError(
+                    "CPMS_DATABASE_URL: a SQLite URL needs a file path, e.g. "
+                    + DEFAULT_DATABASE_URL
+                )
+            return cls(kind="sqlite", sqlite_path=Path(path))
+        if parts.scheme in ("postgresql", "postgres"):
+            query = parse_qs(parts.query)
+            try:
+                port = parts.port or 5432
+            except ValueError:
+                raise SettingsError("CPMS_DATABASE_URL: the port is not a number") from None
+            return cls(
+                kind="postgresql",
+                host=parts.hostname or "127.0.0.1",
+                port=port,
+                user=unquote(parts.username or "postgres"),
+                password=unquote(parts.password or ""),
+                dbname=parts.path.lstrip("/") or "postgres",
+                schema=query.get("schema", ["public"])[0],
+            )
+        raise SettingsError(
+            f"CPMS_DATABASE_URL: unsupported scheme {parts.scheme!r} (use sqlite:/// or postgresql://)"
+        )
+
+    @property
+    def views_path(self) -> Path:
+        """Read models sit beside the event store, in a file of their own (one writer each)."""
+        assert self.sqlite_path is not None
+        return self.sqlite_path.with_name(self.sqlite_path.stem + "-views.sqlite")
+
+    def conninfo(self) -> str:
+        parts = [f"host={self.host}", f"port={self.port}", f"user={self.user}", f"dbname={self.dbname}"]
+        if self.password:
+            parts.append(f"password={self.password}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: Database
+    nats_url: str | None = None
+    host: str = "127.0.0.1"
+    ocpp_port: int = 9000
+    http_port: int = 8000
+    heartbeat_interval: int = 300
+    node_id: str = "embedded"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        return cls(
+            database=Database.from_url(env.get("CPMS_DATABASE_URL") or DEFAULT_DATABASE_URL),
+            nats_url=env.get("CPMS_NATS_URL") or None,
+            host=env.get("CPMS_HOST") or "127.0.0.1",
+            ocpp_port=_int(env, "CPMS_OCPP_PORT", 9000, 0, 65535),
+            http_port=_int(env, "CPMS_HTTP_PORT", 8000, 0, 65535),
+            heartbeat_interval=_int(env, "CPMS_HEARTBEAT_INTERVAL", 300, 1, 86400),
+            node_id=env.get("CPMS_NODE_ID") or socket.gethostname(),
+        )
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value

@@ -1,0 +1,202 @@
+"""Group commit: the commands of messages that arrive together are saved in one transaction.
+
+Each caller awaits its own outcome, which is only set once the batch holding its events is
+durably stored. So a charger's CALLRESULT still follows its own write, while a thousand chargers
+share one insert.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+
+from cpms.aggregates.errors import Conflict, NotFound
+from cpms.infra.eventstore import EventStore
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+
+
+class UnitOfWork:
+    """The aggregates one batch of commands loads and changes, saved together at the end."""
+
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+        self._loaded: dict[UUID, Aggregate] = {}
+
+    def get(self, cls: type[A], aggregate_id: UUID, missing: str) -> A:
+        aggregate = self._loaded.get(aggregate_id)
+        if aggregate is None:
+            try:
+                aggregate = self._store.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                raise NotFound(missing) from None
+            self._loaded[aggregate_id] = aggregate
+        if not isinstance(aggregate, cls):
+            raise NotFound(missing)
+        return aggregate
+
+    def find(self, cls: type[A], aggregate_id: UUID) -> A | None:
+        try:
+            return self.get(cls, aggregate_id, "")
+        except NotFound:
+            return None
+
+    def add(self, aggregate: Aggregate) -> None:
+        if aggregate.id in self._loaded and self._loaded[aggregate.id] is not aggregate:
+            raise Conflict("already exists")
+        self._loaded[aggregate.id] = aggregate
+
+    def pending_count(self) -> int:
+        return sum(len(a._pending_events) for a in self._loaded.values())
+
+    def save(self) -> int | None:
+        """Store every pending event in one transaction; the last notification id, if any."""
+        pending = [a for a in self._loaded.values() if a._pending_events]
+        if not pending:
+            return None
+        recordings = self._store.save(*pending)
+        return max(r.notification.id for r in recordings) if recordings else None
+
+
+Command = Callable[[UnitOfWork], T]
+
+
+@dataclass
+class Outcome(Generic[T]):
+    result: T | None = None
+    error: BaseException | None = None
+    position: int | None = None  # notification id up to which this command's events are stored
+
+
+@dataclass
+class _Job:
+    command: Command[Any]
+    outcome: Outcome[Any] = field(default_factory=Outcome)
+
+
+def run_batch(store: EventStore, commands: list[Command[Any]]) -> list[Outcome[Any]]:
+    """Run commands against one unit of work and save them together.
+
+    A command that fails without recording anything just reports its error. If a command
+    fails half-way, or the save itself fails (a concurrent writer, a lock), every command is
+    run again on its own so one bad command cannot take the others down with it.
+    """
+    jobs = [_Job(command) for command in commands]
+    uow = UnitOfWork(store)
+    for job in jobs:
+        before = uow.pending_count()
+        try:
+            job.outcome.result = job.command(uow)
+        except Exception as error:
+            if uow.pending_count() != before or len(jobs) == 1:
+                return _one_by_one(store, jobs) if len(jobs) > 1 else [Outcome(error=error)]
+            job.outcome.error = error
+    try:
+        position = uow.save()
+    except Exception as error:
+        if len(jobs) == 1:
+            return [Outcome(error=error)]
+        log.warning("group commit of %d commands failed (%s); retrying one by one", len(jobs), error)
+        return _one_by_one(store, jobs)
+    for job in jobs:
+        if job.outcome.error is None:
+            job.outcome.position = position
+    return [job.outcome for job in jobs]
+
+
+def _one_by_one(store: EventStore, jobs: list[_Job]) -> list[Outcome[Any]]:
+    return [run_batch(store, [job.command])[0] for job in jobs]
+
+
+class Writer:
+    """Feeds queued commands to `run_batch` on one thread, as many per batch as have arrived."""
+
+    def __init__(self, store: EventStore, on_stored: Callable[[int], None] | None = None) -> None:
+        self.store = store
+        self._on_stored = on_stored
+        self._queue: asyncio.Queue[tuple[Command[Any], asyncio.Future[Outcome[Any]]]] | None = None
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpms-writer")
+        self._task: asyncio.Task[None] | None = None
+        self._lock = threading.Lock()
+        self.batches = 0
+        self.commands = 0
+
+    async def start(self) -> None:
+        self._queue = asyncio.Queue()
+        self._task = asyncio.create_task(self._run(), name="cpms-writer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        self._executor.shutdown(wait=True)
+
+    async def execute(self, command: Command[T]) -> Outcome[T]:
+        """Queue a command and wait until its events are durably stored (or it failed)."""
+        if self._queue is None:
+            raise RuntimeError("writer is not started")
+        future: asyncio.Future[Outcome[Any]] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((command, future))
+        return await future
+
+    async def __call__(self, command: Command[T]) -> tuple[T, int | None]:
+        """Execute a command; raise its error, or return its result and stored position."""
+        outcome = await self.execute(command)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.result, outcome.position  # type: ignore[return-value]
+
+    def run_now(self, command: Command[T]) -> tuple[T, int | None]:
+        """The same, synchronously, for callers outside the event loop (CLI, seeding)."""
+        with self._lock:
+            outcome = run_batch(self.store, [command])[0]
+        self._stored(outcome.position)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.result, outcome.position  # type: ignore[return-value]
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            commands = [command for command, _ in batch]
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._write, commands)
+            except Exception as error:  # the store itself failed: every caller hears of it
+                outcomes = [Outcome(error=error) for _ in batch]
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():
+                    future.set_result(outcome)
+
+    def _write(self, commands: list[Command[Any]]) -> list[Outcome[Any]]:
+        with self._lock:
+            outcomes = run_batch(self.store, commands)
+        self.batches += 1
+        self.commands += len(commands)
+        positions = [o.position for o in outcomes if o.position is not None]
+        if positions:
+            self._stored(max(positions))
+        return outcomes
+
+    def _stored(self, position: int | None) -> None:
+        if position is not None and self._on_stored is not None:
+            self._on_stored(position)

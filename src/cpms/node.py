@@ -1,0 +1,136 @@
+"""The composition root: builds the event store, writer, projections, gateway and API from
+settings, and runs whichever roles a process is asked to run."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from cpms.api.app import create_app
+from cpms.api.context import ApiServices
+from cpms.application import ChargingNetwork, Clock, utc_now
+from cpms.gateway.presence import Presence
+from cpms.gateway.server import OcppGateway
+from cpms.infra.eventstore import EventStore, open_event_store
+from cpms.infra.settings import Settings
+from cpms.infra.writer import Writer
+from cpms.projections.charge_points import ChargePointsProjection
+from cpms.projections.runner import ProjectionRunner
+from cpms.projections.sites import SitesProjection
+from cpms.projections.stations import StationsProjection, record_presence
+from cpms.projections.store import ViewStore, open_view_store
+
+log = logging.getLogger(__name__)
+
+
+def all_projections() -> list:  # type: ignore[type-arg]
+    return [SitesProjection(), ChargePointsProjection(), StationsProjection()]
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn inside our own loop: the node, not uvicorn, owns the process's signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Node:
+    settings: Settings
+    store: EventStore
+    views: ViewStore
+    writer: Writer
+    network: ChargingNetwork
+    projections: ProjectionRunner
+    presence: Presence
+    gateway: OcppGateway | None = None
+    ocpp_port: int | None = None
+    http_port: int | None = None
+    _http: _Uvicorn | None = None
+    _http_task: asyncio.Task[None] | None = None
+    _started: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock = utc_now) -> Node:
+        store = open_event_store(settings.database)
+        views = open_view_store(settings.database)
+        projections = ProjectionRunner(store, views, all_projections())
+        writer = Writer(store, on_stored=projections.notify)
+        presence = Presence(lambda seen: record_presence(views, seen))
+        return cls(
+            settings=settings,
+            store=store,
+            views=views,
+            writer=writer,
+            network=ChargingNetwork(writer, clock),
+            projections=projections,
+            presence=presence,
+        )
+
+    async def start(self, *, gateway: bool = True, api: bool = True) -> None:
+        """Start the embedded roles: writer and projections always, gateway and API on demand."""
+        await asyncio.to_thread(self.projections.setup)
+        await self.writer.start()
+        self._started.append("writer")
+        await asyncio.to_thread(self.projections.catch_up)
+        self.projections.start()
+        self._started.append("projections")
+        if gateway:
+            await self.presence.start()
+            self.gateway = OcppGateway(
+                self.network,
+                self.presence,
+                node_id=self.settings.node_id,
+                heartbeat_interval=self.settings.heartbeat_interval,
+            )
+            await self._disconnect_stale_sessions()
+            self.ocpp_port = await self.gateway.start(self.settings.host, self.settings.ocpp_port)
+            self._started.append("gateway")
+        if api:
+            app = create_app(ApiServices(self.network, self.views, self.projections))
+            config = uvicorn.Config(
+                app, host=self.settings.host, port=self.settings.http_port,
+                log_level="warning", lifespan="off", access_log=False,
+            )
+            self._http = _Uvicorn(config)
+            self._http_task = asyncio.create_task(self._http.serve(), name="cpms-http")
+            while not self._http.started:
+                if self._http_task.done():
+                    self._http_task.result()  # raises why it could not start
+                    raise RuntimeError("HTTP server stopped during start-up")
+                await asyncio.sleep(0.01)
+            self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+            self._started.append("api")
+
+    async def stop(self) -> None:
+        if "api" in self._started and self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            await self._http_task
+        if "gateway" in self._started and self.gateway is not None:
+            await self.gateway.stop()
+            await self.presence.stop()
+        if "projections" in self._started:
+            self.projections.stop()
+        if "writer" in self._started:
+            await self.writer.stop()
+        self._started.clear()
+        self.views.close()
+        self.store.close()
+
+    async def _disconnect_stale_sessions(self) -> None:
+        """Sessions this node held when it last stopped uncleanly are over: record that."""
+        def stale() -> list[str]:
+            with self.views.read() as tx:
+                rows = tx.execute("SELECT ocpp_id FROM stations_v1 WHERE connection = 'Connected'")
+            return [row[0] for row in rows]
+
+        for ocpp_id in await asyncio.to_thread(stale):
+            await self.network.station_disconnected(
+                ocpp_id, reason="Gateway restarted", only_via_node=self.settings.node_id
+            )
