@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("ocpp").setLevel(logging.WARNING)  # it logs every frame at INFO
     try:
         return int(asyncio.run(args.run(args)) or 0)
     except (SettingsError, DomainError) as error:
@@ -41,18 +42,30 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="embedded: gateway, projections and API in one process")
     serve.add_argument("-v", "--verbose", action="store_true")
-    serve.set_defaults(run=_serve)
+    serve.set_defaults(run=_serve, roles=("gateway", "projector", "api"))
+    for role, text in [
+        ("gateway", "the OCPP gateway alone (distributed topology)"),
+        ("projector", "the projections alone (distributed topology)"),
+        ("api", "the HTTP API alone (distributed topology)"),
+    ]:
+        one = commands.add_parser(role, help=text)
+        one.add_argument("-v", "--verbose", action="store_true")
+        one.set_defaults(run=_serve, roles=(role,))
 
     demo = commands.add_parser("demo", help="serve with a seeded demo organization and simulated chargers")
     demo.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
     demo.set_defaults(run=_demo)
 
-    admin = commands.add_parser("admin", help="administration").add_subparsers(required=True, metavar="ACTION")
+    admin = commands.add_parser("admin", help="administration").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     create_org = admin.add_parser("create-org", help="create an organization and print its API key")
     create_org.add_argument("name")
     create_org.set_defaults(run=_create_org)
 
-    projections = commands.add_parser("projections", help="read models").add_subparsers(required=True, metavar="ACTION")
+    projections = commands.add_parser("projections", help="read models").add_subparsers(
+        required=True, metavar="ACTION"
+    )
     status = projections.add_parser("status", help="position and lag of each projection")
     status.set_defaults(run=_projections_status)
 
@@ -72,12 +85,13 @@ def _parser() -> argparse.ArgumentParser:
 async def _serve(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     node = Node.build(settings)
-    await node.start()
-    print(
-        f"cpms serving: OCPP ws://{settings.host}:{node.ocpp_port}/ocpp/{{ocpp_id}},"
-        f" API http://{settings.host}:{node.http_port}/api/v1",
-        flush=True,
-    )
+    roles = args.roles
+    await node.start(gateway="gateway" in roles, projector="projector" in roles, api="api" in roles)
+    print(f"cpms {' + '.join(roles)} running", flush=True)
+    if node.ocpp_port is not None:
+        print(f"  OCPP gateway: ws://{settings.host}:{node.ocpp_port}/ocpp/{{ocpp_id}}", flush=True)
+    if node.http_port is not None:
+        print(f"  HTTP API:     http://{settings.host}:{node.http_port}/api/v1", flush=True)
     try:
         await _until_signalled()
     finally:
@@ -192,16 +206,34 @@ async def _seed_demo(node: Node, path: Path) -> dict[str, Any]:
 
 def _commission(api_url: str, api_key: str, ocpp_ids: list[str], connectors: int) -> None:
     """Commission simulated stations through the public API (409 means already there)."""
-    site = _post(api_url, api_key, "/sites", {
-        "name": "Simulation site",
-        "address": {"street": "1 Test Street", "postal_code": "00000", "city": "Simcity", "country": "FR"},
-        "provider": "Simulated",
-    })
+    site = _post(
+        api_url,
+        api_key,
+        "/sites",
+        {
+            "name": "Simulation site",
+            "address": {
+                "street": "1 Test Street",
+                "postal_code": "00000",
+                "city": "Simcity",
+                "country": "FR",
+            },
+            "provider": "Simulated",
+        },
+    )
     for ocpp_id in ocpp_ids:
-        _post(api_url, api_key, "/stations", {
-            "ocpp_id": ocpp_id, "serial_number": f"SN-{ocpp_id}", "site_id": site["id"],
-            "connectors": connectors,
-        }, ok_conflict=True)
+        _post(
+            api_url,
+            api_key,
+            "/stations",
+            {
+                "ocpp_id": ocpp_id,
+                "serial_number": f"SN-{ocpp_id}",
+                "site_id": site["id"],
+                "connectors": connectors,
+            },
+            ok_conflict=True,
+        )
 
 
 def _post(api_url: str, api_key: str, path: str, body: dict[str, Any], ok_conflict: bool = False) -> Any:

@@ -55,6 +55,7 @@ class Node:
     _http: _Uvicorn | None = None
     _http_task: asyncio.Task[None] | None = None
     _started: list[str] = field(default_factory=list)
+    _closed: bool = False
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Node:
@@ -73,14 +74,15 @@ class Node:
             presence=presence,
         )
 
-    async def start(self, *, gateway: bool = True, api: bool = True) -> None:
-        """Start the embedded roles: writer and projections always, gateway and API on demand."""
+    async def start(self, *, gateway: bool = True, projector: bool = True, api: bool = True) -> None:
+        """Start the roles asked for; `cpms serve` runs all three in one process."""
         await asyncio.to_thread(self.projections.setup)
         await self.writer.start()
         self._started.append("writer")
-        await asyncio.to_thread(self.projections.catch_up)
-        self.projections.start()
-        self._started.append("projections")
+        if projector:
+            await asyncio.to_thread(self.projections.catch_up)
+            self.projections.start()
+            self._started.append("projections")
         if gateway:
             await self.presence.start()
             self.gateway = OcppGateway(
@@ -95,8 +97,12 @@ class Node:
         if api:
             app = create_app(ApiServices(self.network, self.views, self.projections))
             config = uvicorn.Config(
-                app, host=self.settings.host, port=self.settings.http_port,
-                log_level="warning", lifespan="off", access_log=False,
+                app,
+                host=self.settings.host,
+                port=self.settings.http_port,
+                log_level="warning",
+                lifespan="off",
+                access_log=False,
             )
             self._http = _Uvicorn(config)
             self._http_task = asyncio.create_task(self._http.serve(), name="cpms-http")
@@ -109,6 +115,9 @@ class Node:
             self._started.append("api")
 
     async def stop(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
         if "api" in self._started and self._http is not None and self._http_task is not None:
             self._http.should_exit = True
             await self._http_task
@@ -125,6 +134,7 @@ class Node:
 
     async def _disconnect_stale_sessions(self) -> None:
         """Sessions this node held when it last stopped uncleanly are over: record that."""
+
         def stale() -> list[str]:
             with self.views.read() as tx:
                 rows = tx.execute("SELECT ocpp_id FROM stations_v1 WHERE connection = 'Connected'")

@@ -153,10 +153,8 @@ class Station(Aggregate):
 
 
 def parse_ocpp_id(value: Any) -> str:
-    if not isinstance(value, str) or not OCPP_ID_PATTERN.match(value):
-        raise InvalidValue(
-            "ocpp_id must be 1 to 48 characters of letters, digits and . _ : * + | @ -"
-        )
+    if not isinstance(value, str) or not OCPP_ID_PATTERN.fullmatch(value):
+        raise InvalidValue("ocpp_id must be 1 to 48 characters of letters, digits and . _ : * + | @ -")
     return value
 
 

@@ -58,7 +58,11 @@ SCHEMAS: dict[str, Any] = {
     "NewSite": {
         "type": "object",
         "required": ["name", "address"],
-        "properties": {"name": {"type": "string"}, "address": _ref("Address"), "provider": {"type": "string"}},
+        "properties": {
+            "name": {"type": "string"},
+            "address": _ref("Address"),
+            "provider": {"type": "string"},
+        },
         "additionalProperties": False,
     },
     "SitePatch": {
@@ -129,8 +133,18 @@ SCHEMAS: dict[str, Any] = {
             "connector_id": {"type": "integer"},
             "evse_id": NULLABLE_TEXT,
             "status": {
-                "enum": ["Available", "NotAvailable", "Preparing", "Unknown", "Charging",
-                         "Finishing", "SuspendedEV", "SuspendedEVSE", "Reserved", "Failed"]
+                "enum": [
+                    "Available",
+                    "NotAvailable",
+                    "Preparing",
+                    "Unknown",
+                    "Charging",
+                    "Finishing",
+                    "SuspendedEV",
+                    "SuspendedEVSE",
+                    "Reserved",
+                    "Failed",
+                ]
             },
             "since": ISO,
             "error_code": NULLABLE_TEXT,
@@ -177,32 +191,52 @@ OPENAPI: dict[str, Any] = {
     },
     "paths": {
         "/api/v1/sites": {
-            "post": _op("Create a site", {
-                "201": _json(_ref("Site"), "the created site"),
-                "422": {"$ref": "#/components/responses/Unprocessable"},
-            }, requestBody=_body("NewSite")),
-            "get": _op("Sites with their state", {"200": _json(_page("Site"), "a page of sites")},
-                       parameters=PAGING),
+            "post": _op(
+                "Create a site",
+                {
+                    "201": _json(_ref("Site"), "the created site"),
+                    "422": {"$ref": "#/components/responses/Unprocessable"},
+                },
+                requestBody=_body("NewSite"),
+            ),
+            "get": _op(
+                "Sites with their state", {"200": _json(_page("Site"), "a page of sites")}, parameters=PAGING
+            ),
         },
         "/api/v1/sites/{site_id}": {
             "get": _op("Site overview", {"200": _json(_ref("Site"), "the site")}, parameters=[SITE_ID]),
-            "patch": _op("Change name, address, provider", {
-                "200": _json(_ref("Site"), "the changed site"),
-                "422": {"$ref": "#/components/responses/Unprocessable"},
-            }, parameters=[SITE_ID], requestBody=_body("SitePatch")),
+            "patch": _op(
+                "Change name, address, provider",
+                {
+                    "200": _json(_ref("Site"), "the changed site"),
+                    "422": {"$ref": "#/components/responses/Unprocessable"},
+                },
+                parameters=[SITE_ID],
+                requestBody=_body("SitePatch"),
+            ),
         },
         "/api/v1/sites/{site_id}/charge-points": {
-            "get": _op("The charge-point sheet", {"200": _json(_page("ChargePoint"), "charge points")},
-                       parameters=[SITE_ID, *PAGING]),
+            "get": _op(
+                "The charge-point sheet",
+                {"200": _json(_page("ChargePoint"), "charge points")},
+                parameters=[SITE_ID, *PAGING],
+            ),
         },
         "/api/v1/stations": {
-            "post": _op("Commission a station", {
-                "201": _json(_ref("Station"), "the commissioned station"),
-                "409": {"$ref": "#/components/responses/Conflict"},
-                "422": {"$ref": "#/components/responses/Unprocessable"},
-            }, requestBody=_body("NewStation")),
-            "get": _op("EVSE controllers", {"200": _json(_page("Station"), "a page of stations")},
-                       parameters=[{**SITE_ID, "in": "query", "required": False}, *PAGING]),
+            "post": _op(
+                "Commission a station",
+                {
+                    "201": _json(_ref("Station"), "the commissioned station"),
+                    "409": {"$ref": "#/components/responses/Conflict"},
+                    "422": {"$ref": "#/components/responses/Unprocessable"},
+                },
+                requestBody=_body("NewStation"),
+            ),
+            "get": _op(
+                "EVSE controllers",
+                {"200": _json(_page("Station"), "a page of stations")},
+                parameters=[{**SITE_ID, "in": "query", "required": False}, *PAGING],
+            ),
         },
         "/api/v1/stations/{ocpp_id}": {
             "get": _op("One station", {"200": _json(_ref("Station"), "the station")}, parameters=[OCPP_ID]),

@@ -50,9 +50,7 @@ async def charge_point_sheet(request: Request) -> Response:
     site_id = uuid_param(request.path_params["site_id"], "site")
     limit, cursor = page_params(request)
     await _site(request, org, site_id)
-    items, next_cursor = await read(
-        request, charge_points.sheet, org, site_id, limit=limit, cursor=cursor
-    )
+    items, next_cursor = await read(request, charge_points.sheet, org, site_id, limit=limit, cursor=cursor)
     return json_response({"items": items, "next_cursor": next_cursor})
 
 

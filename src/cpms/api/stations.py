@@ -14,7 +14,14 @@ from cpms.api.responses import json_response
 from cpms.projections import stations
 
 COMMISSION_FIELDS = {
-    "ocpp_id", "serial_number", "site_id", "site", "plan", "connectors", "evse_ids", "password",
+    "ocpp_id",
+    "serial_number",
+    "site_id",
+    "site",
+    "plan",
+    "connectors",
+    "evse_ids",
+    "password",
 }
 
 

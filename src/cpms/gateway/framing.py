@@ -46,7 +46,8 @@ class OcppFraming:
             return
         if not isinstance(msg.action, str) or not isinstance(msg.payload, dict):
             await self._send_error(
-                msg.unique_id, FormatViolationError(description="Action must be a string and payload an object")
+                msg.unique_id,
+                FormatViolationError(description="Action must be a string and payload an object"),
             )
             return
         if msg.action not in self.route_map:  # type: ignore[attr-defined]
@@ -83,5 +84,3 @@ def _unique_id_of(raw_msg: Any) -> str:
     if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
         return frame[1]
     return "-1"
-
-

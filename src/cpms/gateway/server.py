@@ -9,6 +9,7 @@ import contextlib
 import logging
 import re
 import ssl
+from collections.abc import Sequence
 from http import HTTPStatus
 from urllib.parse import unquote
 
@@ -54,6 +55,7 @@ class OcppGateway:
             host,
             port,
             subprotocols=SUBPROTOCOLS,  # type: ignore[arg-type]
+            select_subprotocol=_select_subprotocol,
             process_request=self._handshake,
             max_size=MAX_FRAME_BYTES,
             ssl=self._ssl,
@@ -102,7 +104,9 @@ class OcppGateway:
             offered = connection.request.headers.get("Sec-WebSocket-Protocol") if connection.request else None
             log.warning(
                 "station %r offered no supported OCPP version (offered %r, we speak %s); closing",
-                ocpp_id, offered, ", ".join(SUBPROTOCOLS),
+                ocpp_id,
+                offered,
+                ", ".join(SUBPROTOCOLS),
             )
             await connection.close(1002, "no supported OCPP subprotocol")
             return
@@ -135,9 +139,7 @@ class OcppGateway:
         finally:
             if self._forget(ocpp_id, connection):
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(
-                        self._network.station_disconnected(ocpp_id, reason=reason)
-                    )
+                    await asyncio.shield(self._network.station_disconnected(ocpp_id, reason=reason))
 
     def _forget(self, ocpp_id: str, connection: ServerConnection) -> bool:
         """Drop a session unless a newer connection of the same station replaced it."""
@@ -145,6 +147,14 @@ class OcppGateway:
             del self._sessions[ocpp_id]
             return True
         return False
+
+
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[str]) -> str | None:
+    """OCPP-J: with no common version, complete the handshake without one, then close."""
+    for subprotocol in offered:
+        if subprotocol in SUBPROTOCOLS:
+            return subprotocol
+    return None
 
 
 def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> Response:

@@ -103,7 +103,5 @@ def event_store_env(database: Database) -> dict[str, str]:
 def ensure_schema(database: Database) -> None:
     with psycopg.connect(database.conninfo(), autocommit=True) as conn:
         conn.execute(
-            psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
-                psycopg.sql.Identifier(database.schema)
-            )
+            psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(database.schema))
         )

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from psycopg.conninfo import make_conninfo
+
 DEFAULT_DATABASE_URL = "sqlite:///./data/cpms.sqlite"
 
 
@@ -37,8 +39,7 @@ class Database:
             path = url[len("sqlite:///") :] if url.startswith("sqlite:///") else ""
             if not path or path == ":memory:":
                 raise SettingsError(
-                    "CPMS_DATABASE_URL: a SQLite URL needs a file path, e.g. "
-                    + DEFAULT_DATABASE_URL
+                    "CPMS_DATABASE_URL: a SQLite URL needs a file path, e.g. " + DEFAULT_DATABASE_URL
                 )
             return cls(kind="sqlite", sqlite_path=Path(path))
         if parts.scheme in ("postgresql", "postgres"):
@@ -67,10 +68,14 @@ class Database:
         return self.sqlite_path.with_name(self.sqlite_path.stem + "-views.sqlite")
 
     def conninfo(self) -> str:
-        parts = [f"host={self.host}", f"port={self.port}", f"user={self.user}", f"dbname={self.dbname}"]
-        if self.password:
-            parts.append(f"password={self.password}")
-        return " ".join(parts)
+        # make_conninfo quotes values, so a password with a space or a quote stays one value.
+        return make_conninfo(
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            dbname=self.dbname,
+            password=self.password or None,
+        )
 
 
 @dataclass(frozen=True)

@@ -74,16 +74,22 @@ class ChargePointsProjection(Projection):
         at = to_iso(event.occurred_at)
         tx.execute(
             "INSERT INTO cp_stations_v1 VALUES (?, ?, ?, ?, ?, 0, 0) ON CONFLICT (ocpp_id) DO NOTHING",
-            (event.ocpp_id, str(event.originator_id), event.organization_id, event.site_id,
-             event.connectors),
+            (event.ocpp_id, str(event.originator_id), event.organization_id, event.site_id, event.connectors),
         )
         tx.executemany(
             "INSERT INTO charge_points_v1 (ocpp_id, connector_id, organization_id, site_id, evse_id,"
             " status, since) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (ocpp_id, connector_id) DO NOTHING",
             [
-                (event.ocpp_id, n, event.organization_id, event.site_id, evse_id,
-                 ChargePointStatus.UNKNOWN.value, at)
+                (
+                    event.ocpp_id,
+                    n,
+                    event.organization_id,
+                    event.site_id,
+                    evse_id,
+                    ChargePointStatus.UNKNOWN.value,
+                    at,
+                )
                 for n, evse_id in enumerate(event.evse_ids, start=1)
             ],
         )
@@ -145,8 +151,10 @@ def _ocpp_id(station_id: Any, tx: Tx) -> str | None:
 
 # -- queries ------------------------------------------------------------------------------------
 
-def sheet(tx: Tx, organization_id: str, site_id: str, *, limit: int, cursor: str | None
-          ) -> tuple[list[dict[str, Any]], str | None]:
+
+def sheet(
+    tx: Tx, organization_id: str, site_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     sql = (
         "SELECT ocpp_id, connector_id, evse_id, status, since, error_code, last_ocpp_status"
         " FROM charge_points_v1 WHERE organization_id = ? AND site_id = ?"

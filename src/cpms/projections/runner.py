@@ -74,12 +74,18 @@ class ProjectionRunner:
             tx.execute(TRACKING_DDL)
             for projection in self._projections:
                 projection.create_tables(tx)
+        self.refresh_positions()
+
+    def refresh_positions(self) -> int:
+        """Read the tracked positions (another process may be the one folding)."""
+        with self._views.read() as tx:
             for projection in self._projections:
                 rows = tx.execute(
                     "SELECT position FROM projection_tracking WHERE name = ? AND version = ?",
                     (projection.name, projection.version),
                 )
                 self._positions[projection.name] = rows[0][0] if rows else 0
+        return self.position
 
     def catch_up(self) -> int:
         """Process every stored event not yet folded; return the position reached."""
@@ -90,9 +96,7 @@ class ProjectionRunner:
 
     def _process_batch(self) -> bool:
         start = self.position
-        notifications = self._store.recorder.select_notifications(
-            start=start + 1, limit=self._batch_size
-        )
+        notifications = self._store.recorder.select_notifications(start=start + 1, limit=self._batch_size)
         if not notifications:
             return False
         events = [(n.id, self._store.mapper.to_domain_event(n)) for n in notifications]
@@ -157,14 +161,21 @@ class ProjectionRunner:
         with self._waiters_lock:
             self._waiters.append((position, future))
         self._wake.set()
-        if self._thread is None:
-            await asyncio.to_thread(self.catch_up)
         try:
-            await asyncio.wait_for(asyncio.shield(future), timeout)
+            if self._thread is None:
+                await asyncio.wait_for(self._poll_until(position), timeout)
+            else:
+                await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            raise ProjectionLagging(
-                f"read models have not caught up with position {position} yet"
-            ) from None
+            raise ProjectionLagging(f"read models have not caught up with position {position} yet") from None
+        finally:
+            with self._waiters_lock:
+                self._waiters = [(p, f) for p, f in self._waiters if f is not future]
+
+    async def _poll_until(self, position: int) -> None:
+        """Without a local projector (an API-only process), follow the tracking table."""
+        while await asyncio.to_thread(self.refresh_positions) < position:
+            await asyncio.sleep(0.02)
 
     def _resolve_waiters(self) -> None:
         reached = self.position
@@ -181,8 +192,9 @@ class ProjectionRunner:
     def status(self) -> list[ProjectionStatus]:
         head = self._store.recorder.max_notification_id() or 0
         return [
-            ProjectionStatus(p.name, p.version, self._positions.get(p.name, 0),
-                             head - self._positions.get(p.name, 0))
+            ProjectionStatus(
+                p.name, p.version, self._positions.get(p.name, 0), head - self._positions.get(p.name, 0)
+            )
             for p in self._projections
         ]
 

@@ -34,9 +34,7 @@ class SitesProjection(Projection):
                 updated_at TEXT NOT NULL
             )"""
         )
-        tx.execute(
-            "CREATE INDEX IF NOT EXISTS sites_v1_org ON sites_v1 (organization_id, created_at, id)"
-        )
+        tx.execute("CREATE INDEX IF NOT EXISTS sites_v1_org ON sites_v1 (organization_id, created_at, id)")
         tx.execute(
             """CREATE TABLE IF NOT EXISTS site_stations_v1 (
                 station_id TEXT PRIMARY KEY,
@@ -52,9 +50,18 @@ class SitesProjection(Projection):
                 tx.execute(
                     f"INSERT INTO sites_v1 (organization_id, {COLUMNS})"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
-                    (event.organization_id, str(event.originator_id), event.name,
-                     address["street"], address["postal_code"], address["city"],
-                     address["country"], event.provider, at, at),
+                    (
+                        event.organization_id,
+                        str(event.originator_id),
+                        event.name,
+                        address["street"],
+                        address["postal_code"],
+                        address["city"],
+                        address["country"],
+                        event.provider,
+                        at,
+                        at,
+                    ),
                 )
             case Site.SiteUpdated():
                 changes = dict(event.changes)
@@ -83,16 +90,15 @@ class SitesProjection(Projection):
     def _touch(site_id: str, event: Any, tx: Tx) -> None:
         """`updated_at` is the last change of anything on the site; late events never move it back."""
         at = to_iso(event.occurred_at)
-        tx.execute(
-            "UPDATE sites_v1 SET updated_at = ? WHERE id = ? AND updated_at < ?", (at, site_id, at)
-        )
+        tx.execute("UPDATE sites_v1 SET updated_at = ? WHERE id = ? AND updated_at < ?", (at, site_id, at))
 
 
 # -- queries ------------------------------------------------------------------------------------
 
 
-def list_sites(tx: Tx, organization_id: str, *, limit: int, cursor: str | None
-               ) -> tuple[list[dict[str, Any]], str | None]:
+def list_sites(
+    tx: Tx, organization_id: str, *, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     sql = f"SELECT {COLUMNS} FROM sites_v1 WHERE organization_id = ?"
     params: list[Any] = [organization_id]
     if cursor is not None:

@@ -45,9 +45,7 @@ class StationsProjection(Projection):
                 last_seen TEXT
             )"""
         )
-        tx.execute(
-            "CREATE INDEX IF NOT EXISTS stations_v1_org ON stations_v1 (organization_id, site_id)"
-        )
+        tx.execute("CREATE INDEX IF NOT EXISTS stations_v1_org ON stations_v1 (organization_id, site_id)")
         create_presence_table(tx)
 
     def apply(self, event: Any, tx: Tx) -> None:
@@ -59,16 +57,29 @@ class StationsProjection(Projection):
                     " serial_number, plan, connectors, evse_ids, connection, commissioned_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Disconnected', ?)"
                     " ON CONFLICT (ocpp_id) DO NOTHING",
-                    (event.ocpp_id, station_id, event.organization_id, event.site_id,
-                     event.serial_number, event.plan, event.connectors,
-                     orjson.dumps(event.evse_ids).decode(), to_iso(event.occurred_at)),
+                    (
+                        event.ocpp_id,
+                        station_id,
+                        event.organization_id,
+                        event.site_id,
+                        event.serial_number,
+                        event.plan,
+                        event.connectors,
+                        orjson.dumps(event.evse_ids).decode(),
+                        to_iso(event.occurred_at),
+                    ),
                 )
             case Station.StationBooted():
-                self._seen(station_id, event, tx, vendor=event.vendor, model=event.model,
-                           firmware_version=event.firmware_version)
+                self._seen(
+                    station_id,
+                    event,
+                    tx,
+                    vendor=event.vendor,
+                    model=event.model,
+                    firmware_version=event.firmware_version,
+                )
             case Station.StationConnected():
-                self._seen(station_id, event, tx, connection="Connected",
-                           ocpp_version=event.ocpp_version)
+                self._seen(station_id, event, tx, connection="Connected", ocpp_version=event.ocpp_version)
             case Station.StationDisconnected():
                 self._seen(station_id, event, tx, connection="Disconnected")
             case Station.Event():
@@ -112,8 +123,9 @@ def record_presence(views: ViewStore, seen: Iterable[tuple[str, datetime]]) -> N
 # -- queries ------------------------------------------------------------------------------------
 
 
-def list_stations(tx: Tx, organization_id: str, *, site_id: str | None, limit: int,
-                  cursor: str | None) -> tuple[list[dict[str, Any]], str | None]:
+def list_stations(
+    tx: Tx, organization_id: str, *, site_id: str | None, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
     sql = (
         f"SELECT {COLUMNS} FROM stations_v1 s LEFT JOIN station_presence p"
         " ON p.ocpp_id = s.ocpp_id WHERE s.organization_id = ?"

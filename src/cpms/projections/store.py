@@ -6,6 +6,7 @@ share; the PostgreSQL store rewrites placeholders to psycopg's `%s`.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -91,10 +92,9 @@ class SqliteViewStore:
     def close(self) -> None:
         with self._guard:
             for conn in self._connections:
-                try:
+                # A connection made by a thread that has gone may refuse; sqlite closes it then.
+                with contextlib.suppress(sqlite3.ProgrammingError):
                     conn.close()
-                except sqlite3.ProgrammingError:
-                    pass  # created in a thread that has gone; sqlite closes it with the thread
             self._connections.clear()
 
 

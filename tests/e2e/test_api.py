@@ -1,0 +1,238 @@
+"""The HTTP API over real HTTP: sites and stations, read-your-writes, errors, tenants, paging."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from tests.support import ADDRESS, api_client, commission, create_site
+
+
+@pytest.fixture
+async def node(start_node):
+    return await start_node()
+
+
+@pytest.fixture
+async def api(node):
+    async with await api_client(node) as client:
+        yield client
+
+
+def _error(response: httpx.Response, status: int, code: str) -> str:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    return body["error"]["message"]
+
+
+async def test_a_created_site_is_returned_and_listed_at_once(api):
+    created = await create_site(api, "Lyon Part-Dieu")
+    assert created["name"] == "Lyon Part-Dieu"
+    assert created["address"] == ADDRESS
+    assert created["provider"] == "EDF"
+    assert created["state"] == "Unknown"
+    assert created["created_at"] == created["updated_at"]
+    listed = (await api.get("/sites")).json()
+    assert [s["id"] for s in listed["items"]] == [created["id"]]
+    assert listed["next_cursor"] is None
+
+
+async def test_patch_changes_name_provider_and_single_address_fields(api):
+    site = await create_site(api)
+    response = await api.patch(
+        f"/sites/{site['id']}",
+        json={"name": "Depot North", "address": {"city": "Lille"}, "provider": "Engie"},
+    )
+    assert response.status_code == 200, response.text
+    changed = response.json()
+    assert changed["name"] == "Depot North"
+    assert changed["provider"] == "Engie"
+    assert changed["address"] == {**ADDRESS, "city": "Lille"}
+    assert changed["updated_at"] >= site["updated_at"]
+    assert (await api.get(f"/sites/{site['id']}")).json() == changed
+
+
+async def test_commissioning_updates_the_site_and_lists_the_station(api):
+    site = await create_site(api)
+    station = await commission(api, site["id"], "CP-1", plan="Business", connectors=3)
+    assert station["connection"] == "Disconnected"
+    assert station["plan"] == "Business"
+    assert station["evse_ids"] == [None, None, None]
+    assert (await api.get("/stations/CP-1")).json() == station
+    overview = (await api.get(f"/sites/{site['id']}")).json()
+    assert overview["charge_points"] == {"Unknown": 3}
+    assert overview["updated_at"] >= site["updated_at"]
+    sheet = (await api.get(f"/sites/{site['id']}/charge-points")).json()["items"]
+    assert [(r["connector_id"], r["status"], r["last_ocpp_status"]) for r in sheet] == [
+        (1, "Unknown", None),
+        (2, "Unknown", None),
+        (3, "Unknown", None),
+    ]
+
+
+async def test_commissioning_with_an_inline_site_creates_that_site(api):
+    response = await api.post(
+        "/stations",
+        json={"ocpp_id": "CP-NEW", "serial_number": "SN1", "site": {"name": "New site", "address": ADDRESS}},
+    )
+    assert response.status_code == 201, response.text
+    site_id = response.json()["site_id"]
+    assert (await api.get(f"/sites/{site_id}")).json()["name"] == "New site"
+
+
+async def test_a_duplicate_ocpp_id_is_a_conflict_even_across_organizations(node, api):
+    site = await create_site(api)
+    await commission(api, site["id"], "CP-DUP")
+    _error(
+        await api.post("/stations", json={"ocpp_id": "CP-DUP", "serial_number": "x", "site_id": site["id"]}),
+        409,
+        "conflict",
+    )
+    async with await api_client(node, "Other Org") as other:
+        their_site = await create_site(other)
+        _error(
+            await other.post(
+                "/stations", json={"ocpp_id": "CP-DUP", "serial_number": "y", "site_id": their_site["id"]}
+            ),
+            409,
+            "conflict",
+        )
+
+
+async def test_another_organizations_resources_are_not_found(node, api):
+    site = await create_site(api)
+    await commission(api, site["id"], "CP-MINE")
+    async with await api_client(node, "Intruder") as other:
+        _error(await other.get(f"/sites/{site['id']}"), 404, "not_found")
+        _error(await other.patch(f"/sites/{site['id']}", json={"name": "pwned"}), 404, "not_found")
+        _error(await other.get(f"/sites/{site['id']}/charge-points"), 404, "not_found")
+        _error(await other.get("/stations/CP-MINE"), 404, "not_found")
+        _error(
+            await other.post(
+                "/stations", json={"ocpp_id": "CP-X", "serial_number": "x", "site_id": site["id"]}
+            ),
+            404,
+            "not_found",
+        )
+        assert (await other.get("/sites")).json()["items"] == []
+        assert (await other.get("/stations")).json()["items"] == []
+    assert (await api.get(f"/sites/{site['id']}")).json()["name"] == "Depot"
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer", "Bearer cpms_unknown", "Basic abc"])
+async def test_requests_without_a_valid_api_key_are_unauthorized(node, authorization):
+    headers = {"Authorization": authorization} if authorization else {}
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{node.http_port}/api/v1") as anon:
+        response = await anon.get("/sites", headers=headers)
+    _error(response, 401, "unauthorized")
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "bad_request"),
+        (b"[1, 2]", 400, "bad_request"),
+        (b'{"name": "x", "address": {}, "colour": "red"}', 400, "bad_request"),
+        (
+            b'{"name": "", "address": {"street": "a", "postal_code": "1", "city": "c", "country": "FR"}}',
+            422,
+            "invalid_value",
+        ),
+        (
+            b'{"name": 7, "address": {"street": "a", "postal_code": "1", "city": "c", "country": "FR"}}',
+            422,
+            "invalid_value",
+        ),
+        (b'{"name": "x", "address": {"street": "a"}}', 422, "invalid_value"),
+        (b'{"name": "x", "address": "Paris"}', 422, "invalid_value"),
+    ],
+)
+async def test_bad_site_input_gets_a_clear_error_and_stores_nothing(api, body, status, code):
+    response = await api.post("/sites", content=body, headers={"Content-Type": "application/json"})
+    _error(response, status, code)
+    assert (await api.get("/sites")).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"ocpp_id": "has/slash", "serial_number": "x"}, 422),
+        ({"ocpp_id": "X" * 49, "serial_number": "x"}, 422),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "connectors": 0}, 422),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "connectors": "2"}, 422),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "evse_ids": ["only-one"]}, 422),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "password": "short"}, 422),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "site_id": "not-a-uuid"}, 404),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "site_id": "00000000-0000-0000-0000-000000000000"}, 404),
+        ({"ocpp_id": "CP-1"}, 400),
+    ],
+)
+async def test_bad_station_input_gets_a_clear_error_and_stores_nothing(api, body, status):
+    site = await create_site(api)
+    body = {"site_id": site["id"], **body}
+    response = await api.post("/stations", json=body)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["message"]
+    assert (await api.get("/stations")).json()["items"] == []
+
+
+async def test_giving_both_site_id_and_site_is_rejected(api):
+    site = await create_site(api)
+    response = await api.post(
+        "/stations",
+        json={
+            "ocpp_id": "CP-1",
+            "serial_number": "x",
+            "site_id": site["id"],
+            "site": {"name": "n", "address": ADDRESS},
+        },
+    )
+    _error(response, 422, "invalid_value")
+
+
+async def test_lists_page_with_limit_and_an_opaque_cursor(api):
+    ids = [(await create_site(api, f"Site {n}"))["id"] for n in range(5)]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await api.get("/sites", params=params)).json()
+        assert len(page["items"]) <= 2
+        seen += [s["id"] for s in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=501", "limit=abc", "cursor=%%%garbage", "cursor=WzFd"])
+async def test_bad_paging_parameters_are_bad_requests(api, query):
+    _error(await api.get(f"/sites?{query}"), 400, "bad_request")
+
+
+async def test_unknown_routes_and_methods_answer_in_the_error_format(api):
+    _error(await api.get("/nothing-here"), 404, "not_found")
+    _error(await api.delete("/sites"), 405, "method_not_allowed")
+
+
+async def test_the_openapi_document_describes_the_endpoints(api):
+    document = (await api.get("/openapi.json")).json()
+    assert document["openapi"].startswith("3.")
+    for path in [
+        "/api/v1/sites",
+        "/api/v1/sites/{site_id}",
+        "/api/v1/sites/{site_id}/charge-points",
+        "/api/v1/stations",
+        "/api/v1/stations/{ocpp_id}",
+    ]:
+        assert path in document["paths"]
+
+
+async def test_projections_report_their_position_and_lag(api, node):
+    await create_site(api)
+    items = (await api.get("/projections")).json()["items"]
+    assert {p["name"] for p in items} == {"sites", "charge_points", "stations"}
+    assert all(p["lag"] == 0 and p["position"] > 0 for p in items)

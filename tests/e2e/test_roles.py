@@ -1,0 +1,40 @@
+"""Gateway, projector and API as separate nodes over one PostgreSQL database."""
+
+from __future__ import annotations
+
+import pytest
+
+from cpms.infra.settings import Database, Settings
+from cpms.node import Node
+from tests.support import api_client, commission, connected, create_site, eventually
+
+
+@pytest.fixture
+async def roles(postgres_url):
+    nodes: dict[str, Node] = {}
+    for role in ("gateway", "projector", "api"):
+        settings = Settings(
+            database=Database.from_url(postgres_url), ocpp_port=0, http_port=0, node_id=f"{role}-1"
+        )
+        node = Node.build(settings)
+        await node.start(gateway=role == "gateway", projector=role == "projector", api=role == "api")
+        nodes[role] = node
+    yield nodes
+    for node in nodes.values():
+        await node.stop()
+
+
+async def test_each_role_runs_alone_and_together_they_serve_the_portal(roles):
+    api_node, gateway = roles["api"], roles["gateway"]
+    assert api_node.ocpp_port is None and gateway.http_port is None
+    async with await api_client(api_node) as api:
+        site = await create_site(api)  # read-your-writes through the projector process
+        await commission(api, site["id"], "CP-DIST", connectors=1)
+        async with connected(gateway, "CP-DIST") as charger:
+            await charger.boot()
+            await charger.status(1, "Charging")
+
+            async def loaded() -> None:
+                assert (await api.get(f"/sites/{site['id']}")).json()["state"] == "Load"
+
+            await eventually(loaded)
