@@ -1,0 +1,181 @@
+"""Group commit against a real SQLite event store: batching, isolation of bad commands, the async Writer."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from cpms.aggregates.errors import NotFound
+from cpms.aggregates.site import Site
+from cpms.infra.eventstore import EventStore, open_event_store
+from cpms.infra.settings import Database
+from cpms.infra.writer import Command, UnitOfWork, Writer, run_batch
+
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
+
+
+class Boom(Exception):
+    """Not a domain error: a command that breaks after it has changed an aggregate."""
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[EventStore]:
+    event_store = open_event_store(Database.from_url(f"sqlite:///{tmp_path}/e.sqlite"))
+    yield event_store
+    event_store.close()
+
+
+def create_site(name: str) -> Command[UUID]:
+    def command(uow: UnitOfWork) -> UUID:
+        site = Site.create(
+            organization_id="org-1", name=name, address=ADDRESS, provider="EDF", occurred_at=NOW
+        )
+        uow.add(site)
+        return site.id
+
+    return command
+
+
+def rename_site(site_id: UUID, name: str) -> Command[int]:
+    def command(uow: UnitOfWork) -> int:
+        site = uow.get(Site, site_id, f"site {site_id} not found")
+        site.update(name=name, occurred_at=NOW)
+        return site.version
+
+    return command
+
+
+def rename_then_fail(site_id: UUID) -> Command[None]:
+    def command(uow: UnitOfWork) -> None:
+        uow.get(Site, site_id, "missing").update(name="Leaked", occurred_at=NOW)
+        raise Boom("after the event was triggered")
+
+    return command
+
+
+def existing_site(store: EventStore, name: str = "Depot") -> UUID:
+    (outcome,) = run_batch(store, [create_site(name)])
+    assert outcome.error is None
+    return outcome.result
+
+
+def stored_names(store: EventStore, site_id: UUID) -> list[str]:
+    return [getattr(event, "name", None) or event.changes["name"] for event in store.events.get(site_id)]
+
+
+def counting_saves(store: EventStore, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    calls: list[int] = []
+    real_save: Callable[..., Any] = store.save
+
+    def save(*aggregates: Any, **kwargs: Any) -> Any:
+        calls.append(len(aggregates))
+        return real_save(*aggregates, **kwargs)
+
+    monkeypatch.setattr(store, "save", save)
+    return calls
+
+
+def test_a_batch_of_commands_on_different_aggregates_is_stored_in_one_save(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves = counting_saves(store, monkeypatch)
+    outcomes = run_batch(store, [create_site(f"Site {n}") for n in range(50)])
+    assert saves == [50]
+    assert all(outcome.error is None for outcome in outcomes)
+    assert {outcome.position for outcome in outcomes} == {50}
+    assert store.recorder.max_notification_id() == 50
+    assert len({outcome.result for outcome in outcomes}) == 50
+
+
+def test_two_commands_on_the_same_aggregate_in_one_batch_both_apply(store: EventStore) -> None:
+    site_id = existing_site(store)
+    outcomes = run_batch(store, [rename_site(site_id, "North"), rename_site(site_id, "South")])
+    assert [outcome.error for outcome in outcomes] == [None, None]
+    assert [outcome.result for outcome in outcomes] == [2, 3]
+    assert [event.originator_version for event in store.events.get(site_id)] == [1, 2, 3]
+    assert store.repository.get(site_id).name == "South"
+
+
+def test_a_command_refused_before_recording_fails_alone_and_the_batch_is_still_grouped(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    saves = counting_saves(store, monkeypatch)
+    outcomes = run_batch(store, [create_site("A"), rename_site(uuid4(), "Nowhere"), create_site("B")])
+    assert isinstance(outcomes[1].error, NotFound)
+    assert outcomes[1].position is None
+    assert [outcomes[0].error, outcomes[2].error] == [None, None]
+    assert outcomes[0].position == outcomes[2].position == 2
+    assert saves == [2]
+    assert store.repository.get(outcomes[0].result).name == "A"
+    assert store.repository.get(outcomes[2].result).name == "B"
+
+
+def test_a_command_failing_after_triggering_an_event_does_not_leak_it(store: EventStore) -> None:
+    victim = existing_site(store, "Depot")
+    outcomes = run_batch(store, [create_site("A"), rename_then_fail(victim), rename_site(victim, "Renamed")])
+    assert isinstance(outcomes[1].error, Boom)
+    assert outcomes[0].error is None and outcomes[2].error is None
+    assert stored_names(store, victim) == ["Depot", "Renamed"]
+    assert store.repository.get(outcomes[0].result).name == "A"
+    # Retried one by one: each surviving command got its own save.
+    assert outcomes[0].position is not None and outcomes[2].position is not None
+    assert outcomes[0].position < outcomes[2].position == store.recorder.max_notification_id()
+
+
+def test_a_single_command_failing_after_triggering_an_event_stores_nothing(store: EventStore) -> None:
+    victim = existing_site(store, "Depot")
+    (outcome,) = run_batch(store, [rename_then_fail(victim)])
+    assert isinstance(outcome.error, Boom)
+    assert stored_names(store, victim) == ["Depot"]
+    assert store.repository.get(victim).name == "Depot"
+
+
+def test_a_batch_of_only_failing_commands_stores_nothing(store: EventStore) -> None:
+    outcomes = run_batch(store, [rename_site(uuid4(), "X"), rename_site(uuid4(), "Y")])
+    assert all(isinstance(outcome.error, NotFound) for outcome in outcomes)
+    assert store.recorder.max_notification_id() is None
+
+
+async def test_the_writer_groups_concurrent_commands_into_fewer_batches(store: EventStore) -> None:
+    stored: list[int] = []
+    writer = Writer(store, on_stored=stored.append)
+    await writer.start()
+    try:
+        results = await asyncio.gather(*(writer(create_site(f"Site {n}")) for n in range(200)))
+    finally:
+        await writer.stop()
+    assert writer.commands == 200
+    assert writer.batches < writer.commands
+    assert len({site_id for site_id, _ in results}) == 200
+    assert all(position is not None for _, position in results)
+    assert max(position for _, position in results) == store.recorder.max_notification_id() == 200
+    assert stored[-1] == 200
+
+
+async def test_the_writer_raises_a_command_error_to_its_caller_only(store: EventStore) -> None:
+    writer = Writer(store)
+    await writer.start()
+    try:
+        results = await asyncio.gather(
+            writer(create_site("A")), writer(rename_site(uuid4(), "X")), return_exceptions=True
+        )
+    finally:
+        await writer.stop()
+    assert isinstance(results[1], NotFound)
+    site_id, position = results[0]
+    assert position == 1
+    assert store.repository.get(site_id).name == "A"
+
+
+async def test_the_writer_refuses_commands_before_it_is_started(store: EventStore) -> None:
+    writer = Writer(store)
+    with pytest.raises(RuntimeError, match="not started"):
+        await writer(create_site("A"))
+    await writer.stop()
