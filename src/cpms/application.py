@@ -54,6 +54,10 @@ class ChargingNetwork:
         self._clock = clock
         self._api_keys: dict[str, str] = {}
 
+    def writer_stats(self) -> dict[str, int]:
+        """How many commands were stored in how many transactions (the group-commit factor)."""
+        return {"batches": self._writer.batches, "commands": self._writer.commands}
+
     # -- organizations -----------------------------------------------------------------------
 
     async def create_organization(self, name: str) -> tuple[str, str]:

@@ -15,7 +15,8 @@ from cpms.api.responses import json_response
 
 async def health(request: Request) -> Response:
     runner = services(request).projections
-    return json_response({"status": "ok", "projection_position": runner.position})
+    writer = services(request).network.writer_stats()
+    return json_response({"status": "ok", "projection_position": runner.position, "writer": writer})
 
 
 async def projections(request: Request) -> Response:

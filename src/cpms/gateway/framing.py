@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import ocpp.messages
 from ocpp.exceptions import (
     FormatViolationError,
     NotSupportedError,
@@ -24,6 +25,9 @@ from ocpp.exceptions import (
 from ocpp.messages import CallError, MessageType, unpack
 
 log = logging.getLogger(__name__)
+
+# Schema checks take microseconds; handing each to a thread pool costs more than it saves.
+ocpp.messages.ASYNC_VALIDATION = False
 
 
 class OcppFraming:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 import psycopg
 from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import Transcoder, Transcoding
 
+from cpms.aggregates.station import Station
 from cpms.infra.settings import Database
 
 
@@ -61,9 +63,9 @@ class EventStore(Application):
     """All cpms aggregates in one application sequence, so projections follow one log."""
 
     name = "cpms"
-    # Loaded aggregates are cached and fast-forwarded from the store on each load, which is
-    # correct when other processes write too.
-    env = {"AGGREGATE_CACHE_MAXSIZE": "20000"}
+    # Stations hear from their charger all day: a snapshot every so often keeps loading one
+    # (after a restart, on another node) short. The writer keeps its own cache of hot ones.
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Station: 200}
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()

@@ -11,14 +11,16 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import RecordConflictError
 
 from cpms.aggregates.errors import Conflict, NotFound
 from cpms.infra.eventstore import EventStore
@@ -30,21 +32,51 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 
 
+class AggregateCache:
+    """Aggregates as this writer last stored them, so a hot station is not reloaded per message.
+
+    Optimistic: if another process wrote to a cached aggregate meanwhile, saving it conflicts on
+    its version, the entry is evicted and the command runs again on a fresh load.
+    """
+
+    def __init__(self, maxsize: int = 20_000) -> None:
+        self._maxsize = maxsize
+        self._items: OrderedDict[UUID, Aggregate] = OrderedDict()
+
+    def get(self, aggregate_id: UUID) -> Aggregate | None:
+        aggregate = self._items.get(aggregate_id)
+        if aggregate is not None:
+            self._items.move_to_end(aggregate_id)
+        return aggregate
+
+    def put(self, aggregates: Iterable[Aggregate]) -> None:
+        for aggregate in aggregates:
+            self._items[aggregate.id] = aggregate
+            self._items.move_to_end(aggregate.id)
+        while len(self._items) > self._maxsize:
+            self._items.popitem(last=False)
+
+    def evict(self, aggregate_ids: Iterable[UUID]) -> None:
+        for aggregate_id in aggregate_ids:
+            self._items.pop(aggregate_id, None)
+
+
 class UnitOfWork:
     """The aggregates one batch of commands loads and changes, saved together at the end."""
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: EventStore, cache: AggregateCache | None = None) -> None:
         self._store = store
+        self._cache = cache or AggregateCache(maxsize=0)
         self._loaded: dict[UUID, Aggregate] = {}
 
     def get(self, cls: type[A], aggregate_id: UUID, missing: str) -> A:
-        aggregate = self._loaded.get(aggregate_id)
+        aggregate = self._loaded.get(aggregate_id) or self._cache.get(aggregate_id)
         if aggregate is None:
             try:
                 aggregate = self._store.repository.get(aggregate_id)
             except AggregateNotFoundError:
                 raise NotFound(missing) from None
-            self._loaded[aggregate_id] = aggregate
+        self._loaded[aggregate_id] = aggregate
         if not isinstance(aggregate, cls):
             raise NotFound(missing)
         return aggregate
@@ -64,12 +96,22 @@ class UnitOfWork:
         return sum(len(a._pending_events) for a in self._loaded.values())
 
     def save(self) -> int | None:
-        """Store every pending event in one transaction; the last notification id, if any."""
+        """Store every pending event in one transaction; the last notification id, if any.
+
+        Saved, the aggregates are what the cache holds from now on; failed, none of them is.
+        """
         pending = [a for a in self._loaded.values() if a._pending_events]
-        if not pending:
-            return None
-        recordings = self._store.save(*pending)
+        try:
+            recordings = self._store.save(*pending) if pending else []
+        except Exception:
+            self.discard()
+            raise
+        self._cache.put(self._loaded.values())
         return max(r.notification.id for r in recordings) if recordings else None
+
+    def discard(self) -> None:
+        """Forget what this unit of work changed: cached copies of it may hold unsaved events."""
+        self._cache.evict(self._loaded)
 
 
 Command = Callable[[UnitOfWork], T]
@@ -82,44 +124,57 @@ class Outcome(Generic[T]):
     position: int | None = None  # notification id up to which this command's events are stored
 
 
-@dataclass
-class _Job:
-    command: Command[Any]
-    outcome: Outcome[Any] = field(default_factory=Outcome)
-
-
-def run_batch(store: EventStore, commands: list[Command[Any]]) -> list[Outcome[Any]]:
+def run_batch(
+    store: EventStore, commands: list[Command[Any]], cache: AggregateCache | None = None
+) -> list[Outcome[Any]]:
     """Run commands against one unit of work and save them together.
 
     A command that fails without recording anything just reports its error. If a command
     fails half-way, or the save itself fails (a concurrent writer, a lock), every command is
     run again on its own so one bad command cannot take the others down with it.
     """
-    jobs = [_Job(command) for command in commands]
-    uow = UnitOfWork(store)
-    for job in jobs:
+    if len(commands) == 1:
+        return [_single(store, commands[0], cache)]
+    uow = UnitOfWork(store, cache)
+    outcomes: list[Outcome[Any]] = []
+    for command in commands:
         before = uow.pending_count()
         try:
-            job.outcome.result = job.command(uow)
+            outcomes.append(Outcome(result=command(uow)))
         except Exception as error:
-            if uow.pending_count() != before or len(jobs) == 1:
-                return _one_by_one(store, jobs) if len(jobs) > 1 else [Outcome(error=error)]
-            job.outcome.error = error
+            if uow.pending_count() != before:
+                uow.discard()
+                return [_single(store, c, cache) for c in commands]
+            outcomes.append(Outcome(error=error))
     try:
         position = uow.save()
     except Exception as error:
-        if len(jobs) == 1:
-            return [Outcome(error=error)]
-        log.warning("group commit of %d commands failed (%s); retrying one by one", len(jobs), error)
-        return _one_by_one(store, jobs)
-    for job in jobs:
-        if job.outcome.error is None:
-            job.outcome.position = position
-    return [job.outcome for job in jobs]
+        log.info("group commit of %d commands failed (%s); retrying one by one", len(commands), error)
+        return [_single(store, c, cache) for c in commands]
+    for outcome in outcomes:
+        if outcome.error is None:
+            outcome.position = position
+    return outcomes
 
 
-def _one_by_one(store: EventStore, jobs: list[_Job]) -> list[Outcome[Any]]:
-    return [run_batch(store, [job.command])[0] for job in jobs]
+def _single(store: EventStore, command: Command[Any], cache: AggregateCache | None) -> Outcome[Any]:
+    """One command in its own transaction; a version conflict (another process wrote to the
+    same aggregate) is retried once on a fresh load."""
+    for attempt in (1, 2):
+        uow = UnitOfWork(store, cache)
+        try:
+            result = command(uow)
+            position = uow.save()
+        except RecordConflictError as error:
+            uow.discard()
+            if attempt == 2:
+                return Outcome(error=error)
+            continue
+        except Exception as error:
+            uow.discard()
+            return Outcome(error=error)
+        return Outcome(result=result, position=position)
+    raise AssertionError("unreachable")
 
 
 class Writer:
@@ -130,6 +185,7 @@ class Writer:
         self._on_stored = on_stored
         self._queue: asyncio.Queue[tuple[Command[Any], asyncio.Future[Outcome[Any]]]] | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpms-writer")
+        self._cache = AggregateCache()
         self._task: asyncio.Task[None] | None = None
         self._lock = threading.Lock()
         self.batches = 0
@@ -165,7 +221,7 @@ class Writer:
     def run_now(self, command: Command[T]) -> tuple[T, int | None]:
         """The same, synchronously, for callers outside the event loop (CLI, seeding)."""
         with self._lock:
-            outcome = run_batch(self.store, [command])[0]
+            outcome = run_batch(self.store, [command], self._cache)[0]
         self._stored(outcome.position)
         if outcome.error is not None:
             raise outcome.error
@@ -189,7 +245,7 @@ class Writer:
 
     def _write(self, commands: list[Command[Any]]) -> list[Outcome[Any]]:
         with self._lock:
-            outcomes = run_batch(self.store, commands)
+            outcomes = run_batch(self.store, commands, self._cache)
         self.batches += 1
         self.commands += len(commands)
         positions = [o.position for o in outcomes if o.position is not None]

@@ -1,0 +1,103 @@
+"""OCPP messages acknowledged per second by `cpms serve`, driven by `cpms simulate`'s chargers.
+
+The server runs as its own process (embedded roles, SQLite or PostgreSQL); this process runs the
+simulated chargers with no pause between messages, so every figure is a CALLRESULT received
+after the message's events were durably stored.
+
+    .venv/bin/python benchmarks/ocpp_throughput.py --backend sqlite --chargers 200 --duration 20
+    .venv/bin/python benchmarks/ocpp_throughput.py --backend postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+
+import psycopg
+
+from cpms.infra.settings import Database
+from cpms.simulator import simulate
+
+PG_URL = os.environ.get("CPMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpms(*args: str, env: dict[str, str]) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "cpms.cli", *args], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout
+
+
+def wait_for_http(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def run(backend: str, chargers: int, duration: float, connectors: int) -> None:
+    workdir = tempfile.mkdtemp(prefix="cpms-bench-")
+    schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
+    url = f"sqlite:///{workdir}/cpms.sqlite" if backend == "sqlite" else f"{PG_URL}?schema={schema}"
+    http, ocpp = free_port(), free_port()
+    env = {**os.environ, "CPMS_DATABASE_URL": url, "CPMS_HTTP_PORT": str(http), "CPMS_OCPP_PORT": str(ocpp)}
+    api_key = json.loads(cpms("admin", "create-org", "Bench", env=env))["api_key"]
+    server = subprocess.Popen([sys.executable, "-m", "cpms.cli", "serve"], env=env)
+    try:
+        wait_for_http(f"http://127.0.0.1:{http}/health")
+        ids = [f"BENCH-{n:05d}" for n in range(1, chargers + 1)]
+        from cpms.cli import _commission
+
+        _commission(f"http://127.0.0.1:{http}/api/v1", api_key, ids, connectors)
+        print(f"backend={backend} chargers={chargers} connectors={connectors} duration={duration}s "
+              f"cores={os.cpu_count()}", flush=True)
+        stats = asyncio.run(
+            simulate(f"ws://127.0.0.1:{ocpp}/ocpp", ids, connectors=connectors, pause=0.0,
+                     duration=duration, report_every=5.0)
+        )
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http}/health").read())
+        writer = health["writer"]
+        print(f"writer: {writer['commands']} commands in {writer['batches']} transactions "
+              f"= {writer['commands'] / max(writer['batches'], 1):.1f} per commit", flush=True)
+        if stats.failed:
+            print(f"WARNING: {stats.failed} calls failed")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        if backend == "postgresql":
+            with psycopg.connect(Database.from_url(PG_URL).conninfo(), autocommit=True) as conn:
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--chargers", type=int, default=200)
+    parser.add_argument("--connectors", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=20.0)
+    args = parser.parse_args()
+    run(args.backend, args.chargers, args.duration, args.connectors)
+
+
+if __name__ == "__main__":
+    main()
