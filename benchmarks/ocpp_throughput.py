@@ -69,16 +69,28 @@ def run(backend: str, chargers: int, duration: float, connectors: int) -> None:
         from cpms.cli import _commission
 
         _commission(f"http://127.0.0.1:{http}/api/v1", api_key, ids, connectors)
-        print(f"backend={backend} chargers={chargers} connectors={connectors} duration={duration}s "
-              f"cores={os.cpu_count()}", flush=True)
+        print(
+            f"backend={backend} chargers={chargers} connectors={connectors} duration={duration}s "
+            f"cores={os.cpu_count()}",
+            flush=True,
+        )
         stats = asyncio.run(
-            simulate(f"ws://127.0.0.1:{ocpp}/ocpp", ids, connectors=connectors, pause=0.0,
-                     duration=duration, report_every=5.0)
+            simulate(
+                f"ws://127.0.0.1:{ocpp}/ocpp",
+                ids,
+                connectors=connectors,
+                pause=0.0,
+                duration=duration,
+                report_every=5.0,
+            )
         )
         health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http}/health").read())
         writer = health["writer"]
-        print(f"writer: {writer['commands']} commands in {writer['batches']} transactions "
-              f"= {writer['commands'] / max(writer['batches'], 1):.1f} per commit", flush=True)
+        print(
+            f"writer: {writer['commands']} commands in {writer['batches']} transactions "
+            f"= {writer['commands'] / max(writer['batches'], 1):.1f} per commit",
+            flush=True,
+        )
         if stats.failed:
             print(f"WARNING: {stats.failed} calls failed")
     finally:
@@ -90,7 +102,9 @@ def run(backend: str, chargers: int, duration: float, connectors: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--chargers", type=int, default=200)
     parser.add_argument("--connectors", type=int, default=2)

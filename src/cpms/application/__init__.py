@@ -1,0 +1,25 @@
+"""The commands of cpms: load, call one aggregate method, save, behind a facade of plain types.
+
+Transports (the OCPP gateway, the HTTP API, the CLI) call these with strings, numbers and
+datetimes. Every write returns the notification position of its events so a caller can wait for
+the projections to catch up with its own write.
+"""
+
+from __future__ import annotations
+
+from cpms.application.base import Clock, Written, utc_now
+from cpms.application.organizations import OrganizationCommands
+from cpms.application.sites import SiteCommands
+from cpms.application.stations import StationAccess, StationCommands
+from cpms.infra.writer import Writer
+
+
+class ChargingNetwork(OrganizationCommands, SiteCommands, StationCommands):
+    """Every command of cpms, one facade for the transports."""
+
+    def __init__(self, writer: Writer, clock: Clock = utc_now) -> None:
+        super().__init__(writer, clock)
+        self._api_keys = {}
+
+
+__all__ = ["ChargingNetwork", "Clock", "StationAccess", "Written", "utc_now"]

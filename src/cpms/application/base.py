@@ -1,0 +1,69 @@
+"""What every group of commands shares: the writer, the clock, loading and guarding aggregates."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from cpms.aggregates.errors import NotFound
+from cpms.aggregates.site import Site
+from cpms.aggregates.station import Station, station_id
+from cpms.infra.writer import UnitOfWork, Writer
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What a write returns: the id it concerns and where its events stand in the log."""
+
+    id: str
+    position: int | None
+
+
+class Commands:
+    def __init__(self, writer: Writer, clock: Clock = utc_now) -> None:
+        self._writer = writer
+        self._store = writer.store
+        self._clock = clock
+
+    def writer_stats(self) -> dict[str, int]:
+        """How many commands were stored in how many transactions (the group-commit factor)."""
+        return {"batches": self._writer.batches, "commands": self._writer.commands}
+
+    async def _on_station(self, ocpp_id: str, change: Callable[[Station], None]) -> Written:
+        def command(uow: UnitOfWork) -> None:
+            change(uow.get(Station, station_id(ocpp_id), f"unknown station {ocpp_id!r}"))
+
+        _, position = await self._writer(command)
+        return Written(ocpp_id, position)
+
+    @staticmethod
+    def _site(uow: UnitOfWork, organization_id: str, site_id: Any) -> Site:
+        missing = f"site {site_id!r} not found"
+        try:
+            uuid = UUID(site_id) if isinstance(site_id, str) else None
+        except ValueError:
+            uuid = None
+        if uuid is None:
+            raise NotFound(missing)
+        site = uow.get(Site, uuid, missing)
+        if site.organization_id != organization_id:
+            raise NotFound(missing)
+        return site
+
+    async def _load(self, aggregate_id: UUID) -> Any:
+        try:
+            return await asyncio.to_thread(self._store.repository.get, aggregate_id)
+        except AggregateNotFoundError:
+            return None

@@ -1,0 +1,148 @@
+"""Stations: commissioning, and what chargers report about themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cpms.aggregates.errors import Conflict, InvalidValue
+from cpms.aggregates.site import Site
+from cpms.aggregates.station import Station, parse_ocpp_id, station_id
+from cpms.application.base import Commands, Written
+from cpms.infra.writer import UnitOfWork
+
+
+@dataclass(frozen=True)
+class StationAccess:
+    """What the gateway needs at the handshake."""
+
+    ocpp_id: str
+    organization_id: str
+    password_hash: str | None
+
+
+class StationCommands(Commands):
+    async def commission_station(
+        self,
+        organization_id: str,
+        *,
+        ocpp_id: Any,
+        serial_number: Any,
+        site_id: Any = None,
+        site: Any = None,
+        plan: Any = None,
+        connectors: Any = 2,
+        evse_ids: Any = None,
+        password: Any = None,
+    ) -> Written:
+        """Commission a station on an existing site, or on a new one created with it."""
+        if (site_id is None) == (site is None):
+            raise InvalidValue("give either site_id or site (to create one), not both")
+        ocpp_id = parse_ocpp_id(ocpp_id)
+
+        def command(uow: UnitOfWork) -> str:
+            now = self._clock()
+            if uow.find(Station, station_id(ocpp_id)) is not None:
+                raise Conflict(f"a station with ocpp_id {ocpp_id!r} is already commissioned")
+            if site is not None:
+                if not isinstance(site, dict):
+                    raise InvalidValue("site must be an object with name, address and provider")
+                new_site = Site.create(
+                    organization_id=organization_id,
+                    name=site.get("name"),
+                    address=site.get("address"),
+                    provider=site.get("provider"),
+                    occurred_at=now,
+                )
+                uow.add(new_site)
+                target_site_id = str(new_site.id)
+            else:
+                target_site_id = str(self._site(uow, organization_id, site_id).id)
+            station = Station.commission(
+                ocpp_id=ocpp_id,
+                organization_id=organization_id,
+                site_id=target_site_id,
+                serial_number=serial_number,
+                plan=plan,
+                connectors=connectors,
+                evse_ids=evse_ids,
+                password=password,
+                occurred_at=now,
+            )
+            uow.add(station)
+            return ocpp_id
+
+        _, position = await self._writer(command)
+        return Written(ocpp_id, position)
+
+    async def station_access(self, ocpp_id: str) -> StationAccess | None:
+        try:
+            ocpp_id = parse_ocpp_id(ocpp_id)
+        except InvalidValue:
+            return None
+        station = await self._load(station_id(ocpp_id))
+        if not isinstance(station, Station):
+            return None
+        return StationAccess(station.ocpp_id, station.organization_id, station.password_hash)
+
+    # -- what chargers report ----------------------------------------------------------------
+
+    async def station_connected(self, ocpp_id: str, *, node: str, ocpp_version: str) -> Written:
+        return await self._on_station(
+            ocpp_id, lambda s: s.connect(node=node, ocpp_version=ocpp_version, occurred_at=self._clock())
+        )
+
+    async def station_disconnected(
+        self, ocpp_id: str, *, reason: str, only_via_node: str | None = None
+    ) -> Written:
+        """The station's websocket closed; with `only_via_node`, only if that node held it."""
+
+        def change(station: Station) -> None:
+            if only_via_node is None or station.connection_node == only_via_node:
+                station.disconnect(reason=reason, occurred_at=self._clock())
+
+        return await self._on_station(ocpp_id, change)
+
+    async def station_booted(
+        self,
+        ocpp_id: str,
+        *,
+        vendor: str,
+        model: str,
+        serial_number: str | None,
+        firmware_version: str | None,
+    ) -> Written:
+        return await self._on_station(
+            ocpp_id,
+            lambda s: s.boot(
+                vendor=vendor,
+                model=model,
+                serial_number=serial_number,
+                firmware_version=firmware_version,
+                occurred_at=self._clock(),
+            ),
+        )
+
+    async def status_notified(
+        self,
+        ocpp_id: str,
+        *,
+        connector_id: int,
+        ocpp_status: str,
+        error_code: str | None,
+        info: str | None,
+        vendor_error_code: str | None,
+        occurred_at: datetime | None,
+    ) -> Written:
+        return await self._on_station(
+            ocpp_id,
+            lambda s: s.notify_status(
+                connector_id=connector_id,
+                ocpp_status=ocpp_status,
+                error_code=error_code,
+                info=info,
+                vendor_error_code=vendor_error_code,
+                occurred_at=occurred_at or self._clock(),
+            ),
+        )
