@@ -13,19 +13,11 @@ PREFIX = "/api/v1"
 
 
 def create_app(api_services: ApiServices) -> Starlette:
-    routes = [
-        Route("/health", operations.health, methods=["GET"]),
-        Route(f"{PREFIX}/openapi.json", operations.openapi, methods=["GET"]),
-        Route(f"{PREFIX}/projections", operations.projections, methods=["GET"]),
-        Route(f"{PREFIX}/sites", sites.create_site, methods=["POST"]),
-        Route(f"{PREFIX}/sites", sites.list_sites, methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site_id}}", sites.get_site, methods=["GET"]),
-        Route(f"{PREFIX}/sites/{{site_id}}", sites.update_site, methods=["PATCH"]),
-        Route(f"{PREFIX}/sites/{{site_id}}/charge-points", sites.charge_point_sheet, methods=["GET"]),
-        Route(f"{PREFIX}/stations", stations.commission_station, methods=["POST"]),
-        Route(f"{PREFIX}/stations", stations.list_stations, methods=["GET"]),
-        Route(f"{PREFIX}/stations/{{ocpp_id}}", stations.get_station, methods=["GET"]),
-    ]
+    routes = [Route("/health", operations.health, methods=["GET"])]
+    for module in (operations, sites, stations):
+        routes += [
+            Route(PREFIX + path, endpoint, methods=[method]) for method, path, endpoint in module.ROUTES
+        ]
     app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
     app.state.services = api_services
     return app

@@ -28,3 +28,9 @@ async def projections(request: Request) -> Response:
 
 async def openapi(request: Request) -> Response:
     return json_response(OPENAPI)
+
+
+ROUTES = [
+    ("GET", "/openapi.json", openapi),
+    ("GET", "/projections", projections),
+]

@@ -59,3 +59,12 @@ async def _site(request: Request, org: str, site_id: str) -> dict[str, object]:
     if site is None:
         raise not_found(f"site {site_id!r} not found")
     return site
+
+
+ROUTES = [
+    ("POST", "/sites", create_site),
+    ("GET", "/sites", list_sites),
+    ("GET", "/sites/{site_id}", get_site),
+    ("PATCH", "/sites/{site_id}", update_site),
+    ("GET", "/sites/{site_id}/charge-points", charge_point_sheet),
+]

@@ -57,3 +57,10 @@ async def _station(request: Request, org: str, ocpp_id: str) -> dict[str, Any]:
     if station is None:
         raise not_found(f"station {ocpp_id!r} not found")
     return station
+
+
+ROUTES = [
+    ("POST", "/stations", commission_station),
+    ("GET", "/stations", list_stations),
+    ("GET", "/stations/{ocpp_id}", get_station),
+]
