@@ -66,6 +66,41 @@ class Charger(ChargePoint):
             suppress=False,
         )
 
+    async def authorize(self, id_tag: str) -> str:
+        result = await self.call(call.Authorize(id_tag=id_tag), suppress=False)
+        return result.id_tag_info["status"]
+
+    async def start_transaction(
+        self, connector_id: int, id_tag: str, meter_start: int, timestamp: str
+    ) -> Any:
+        return await self.call(
+            call.StartTransaction(
+                connector_id=connector_id, id_tag=id_tag, meter_start=meter_start, timestamp=timestamp
+            ),
+            suppress=False,
+        )
+
+    async def meter(
+        self, connector_id: int, transaction_id: int, timestamp: str, value: str, unit: str = "Wh"
+    ) -> Any:
+        sample = {"value": value, "measurand": "Energy.Active.Import.Register", "unit": unit}
+        return await self.call(
+            call.MeterValues(
+                connector_id=connector_id,
+                transaction_id=transaction_id,
+                meter_value=[{"timestamp": timestamp, "sampledValue": [sample]}],
+            ),
+            suppress=False,
+        )
+
+    async def stop(self, transaction_id: int, meter_stop: int, timestamp: str, **extra: Any) -> Any:
+        return await self.call(
+            call.StopTransaction(
+                transaction_id=transaction_id, meter_stop=meter_stop, timestamp=timestamp, **extra
+            ),
+            suppress=False,
+        )
+
 
 @contextlib.asynccontextmanager
 async def connected(node: Node, ocpp_id: str, **connect: Any) -> Any:
@@ -80,6 +115,23 @@ async def connected(node: Node, ocpp_id: str, **connect: Any) -> Any:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
                 await task
+
+
+async def access_group(api: httpx.AsyncClient, name: str, cards: dict[str, str]) -> str:
+    """An access group with the given cards (uid -> label); its id."""
+    response = await api.post("/access-groups", json={"name": name})
+    assert response.status_code == 201, response.text
+    group_id: str = response.json()["id"]
+    for uid, label in cards.items():
+        added = await api.post(f"/access-groups/{group_id}/cards", json={"uid": uid, "label": label})
+        assert added.status_code == 201, added.text
+    return group_id
+
+
+async def configure(api: httpx.AsyncClient, ocpp_id: str, *group_ids: str, **flags: bool) -> None:
+    body = {"access_group_ids": list(group_ids), "roaming_enabled": False, "scan2pay_enabled": False, **flags}
+    response = await api.put(f"/stations/{ocpp_id}/configuration", json=body)
+    assert response.status_code == 200, response.text
 
 
 async def settled(node: Node) -> None:

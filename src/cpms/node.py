@@ -19,9 +19,12 @@ from cpms.gateway.server import OcppGateway
 from cpms.infra.eventstore import EventStore, open_event_store
 from cpms.infra.settings import Settings
 from cpms.infra.writer import Writer
+from cpms.projections.access_groups import AccessGroupsProjection
 from cpms.projections.charge_points import ChargePointsProjection
 from cpms.projections.runner import ProjectionRunner
+from cpms.projections.sessions import SessionsProjection
 from cpms.projections.sites import SitesProjection
+from cpms.projections.station_configuration import StationConfigurationProjection
 from cpms.projections.stations import StationsProjection, record_presence
 from cpms.projections.store import ViewStore, open_view_store
 
@@ -29,7 +32,14 @@ log = logging.getLogger(__name__)
 
 
 def all_projections() -> list:  # type: ignore[type-arg]
-    return [SitesProjection(), ChargePointsProjection(), StationsProjection()]
+    return [
+        SitesProjection(),
+        ChargePointsProjection(),
+        StationsProjection(),
+        AccessGroupsProjection(),
+        StationConfigurationProjection(),
+        SessionsProjection(),
+    ]
 
 
 class _Uvicorn(uvicorn.Server):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from cpms.node import all_projections
 from tests.support import ADDRESS, api_client, commission, create_site
 
 
@@ -234,5 +235,6 @@ async def test_the_openapi_document_describes_the_endpoints(api):
 async def test_projections_report_their_position_and_lag(api, node):
     await create_site(api)
     items = (await api.get("/projections")).json()["items"]
-    assert {p["name"] for p in items} == {"sites", "charge_points", "stations"}
+    assert {p["name"] for p in items} == {p.name for p in all_projections()}
+    assert {"sites", "charge_points", "stations", "sessions"} <= {p["name"] for p in items}
     assert all(p["lag"] == 0 and p["position"] > 0 for p in items)

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+from cpms.node import all_projections
 from tests.support import api_client_with
 
 
@@ -43,4 +44,4 @@ async def test_projections_status_lists_every_projection(database_url, start_nod
     await node.stop()
     done = await asyncio.to_thread(_cpms, "projections", "status", database_url=database_url)
     assert done.returncode == 0, done.stderr
-    assert {line.split()[0] for line in done.stdout.splitlines()} == {"sites", "charge_points", "stations"}
+    assert {line.split()[0] for line in done.stdout.splitlines()} == {p.name for p in all_projections()}

@@ -24,6 +24,11 @@ def station_id(ocpp_id: str) -> UUID:
 
 
 class Station(Aggregate):
+    # Fallbacks for snapshots taken before configuration existed.
+    access_group_ids = ()
+    roaming_enabled = False
+    scan2pay_enabled = False
+
     @staticmethod
     def create_id(ocpp_id: str) -> UUID:
         return station_id(ocpp_id)
@@ -82,6 +87,9 @@ class Station(Aggregate):
         self.password_hash = password_hash
         self.connected = False
         self.connection_node: str | None = None
+        self.access_group_ids: list[str] = []
+        self.roaming_enabled = False
+        self.scan2pay_enabled = False
 
     @event("StationBooted")
     def boot(
@@ -150,6 +158,66 @@ class Station(Aggregate):
         occurred_at: datetime,
     ) -> None:
         pass
+
+    def configure(
+        self,
+        *,
+        access_group_ids: list[str],
+        roaming_enabled: bool,
+        scan2pay_enabled: bool,
+        occurred_at: datetime,
+    ) -> None:
+        """Set who may charge here; recording nothing when nothing changes.
+
+        That each group exists and belongs to this station's organization is checked by the
+        command, which loads the groups; here only the shape is guarded.
+        """
+        if not isinstance(access_group_ids, list) or not all(
+            isinstance(group_id, str) and group_id for group_id in access_group_ids
+        ):
+            raise InvalidValue("access_group_ids must be a list of group ids")
+        if not isinstance(roaming_enabled, bool):
+            raise InvalidValue("roaming_enabled must be true or false")
+        if not isinstance(scan2pay_enabled, bool):
+            raise InvalidValue("scan2pay_enabled must be true or false")
+        group_ids = list(dict.fromkeys(access_group_ids))
+        if (group_ids, roaming_enabled, scan2pay_enabled) == (
+            self.access_group_ids,
+            self.roaming_enabled,
+            self.scan2pay_enabled,
+        ):
+            return
+        self._configured(
+            access_group_ids=group_ids,
+            roaming_enabled=roaming_enabled,
+            scan2pay_enabled=scan2pay_enabled,
+            occurred_at=occurred_at,
+        )
+
+    @event("StationConfigured")
+    def _configured(
+        self,
+        access_group_ids: list[str],
+        roaming_enabled: bool,
+        scan2pay_enabled: bool,
+        occurred_at: datetime,
+    ) -> None:
+        self.access_group_ids = list(access_group_ids)
+        self.roaming_enabled = roaming_enabled
+        self.scan2pay_enabled = scan2pay_enabled
+
+    def record_authorization(self, *, authorization: dict[str, Any], occurred_at: datetime) -> None:
+        """An Authorize request and its outcome, kept whether accepted or not."""
+        self._authorization_requested(authorization=authorization, occurred_at=occurred_at)
+
+    @event("AuthorizationRequested")
+    def _authorization_requested(self, authorization: dict[str, Any], occurred_at: datetime) -> None:
+        pass
+
+    def evse_id(self, connector_id: int) -> str | None:
+        if 1 <= connector_id <= len(self.evse_ids):
+            return self.evse_ids[connector_id - 1]
+        return None
 
 
 def parse_ocpp_id(value: Any) -> str:

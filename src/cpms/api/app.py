@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from cpms.api import operations, sites, stations
+from cpms.api import access_groups, operations, sessions, sites, stations
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
 
@@ -14,7 +14,7 @@ PREFIX = "/api/v1"
 
 def create_app(api_services: ApiServices) -> Starlette:
     routes = [Route("/health", operations.health, methods=["GET"])]
-    for module in (operations, sites, stations):
+    for module in (operations, sites, stations, sessions, access_groups):
         routes += [
             Route(PREFIX + path, endpoint, methods=[method]) for method, path, endpoint in module.ROUTES
         ]

@@ -34,6 +34,12 @@ PAGING = [
 ]
 SITE_ID = {"name": "site_id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 OCPP_ID = {"name": "ocpp_id", "in": "path", "required": True, "schema": {"type": "string"}}
+GROUP_ID = {
+    "name": "group_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "format": "uuid"},
+}
 ISO = {"type": "string", "format": "date-time"}
 NULLABLE_TEXT = {"type": ["string", "null"]}
 
@@ -151,6 +157,57 @@ SCHEMAS: dict[str, Any] = {
             "last_ocpp_status": NULLABLE_TEXT,
         },
     },
+    "NewAccessGroup": {
+        "type": "object",
+        "required": ["name"],
+        "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 100}},
+        "additionalProperties": False,
+    },
+    "AccessGroup": {
+        "type": "object",
+        "required": ["id", "name", "created_at", "updated_at", "card_count"],
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "name": {"type": "string"},
+            "created_at": ISO,
+            "updated_at": ISO,
+            "card_count": {"type": "integer"},
+            "cards": {
+                "type": "array",
+                "description": "one group only: its cards sorted by uid",
+                "items": _ref("Card"),
+            },
+        },
+    },
+    "NewCard": {
+        "type": "object",
+        "required": ["uid"],
+        "description": "uids match case-insensitively; adding a card the group has changes its label",
+        "properties": {
+            "uid": {"type": "string", "pattern": "^[!-~]{1,36}$"},
+            "label": {"type": "string", "maxLength": 100},
+        },
+        "additionalProperties": False,
+    },
+    "Card": {
+        "type": "object",
+        "properties": {"uid": {"type": "string"}, "label": {"type": "string"}, "added_at": ISO},
+    },
+    "StationConfiguration": {
+        "type": "object",
+        "required": ["access_group_ids", "roaming_enabled", "scan2pay_enabled"],
+        "properties": {
+            "access_group_ids": {
+                "type": "array",
+                "description": "groups of this organization whose cards may charge at the station",
+                "items": {"type": "string", "format": "uuid"},
+                "maxItems": 100,
+            },
+            "roaming_enabled": {"type": "boolean"},
+            "scan2pay_enabled": {"type": "boolean"},
+        },
+        "additionalProperties": False,
+    },
     "Projection": {
         "type": "object",
         "properties": {
@@ -240,6 +297,63 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/v1/stations/{ocpp_id}": {
             "get": _op("One station", {"200": _json(_ref("Station"), "the station")}, parameters=[OCPP_ID]),
+        },
+        "/api/v1/access-groups": {
+            "post": _op(
+                "Create an access group",
+                {
+                    "201": _json(_ref("AccessGroup"), "the created group"),
+                    "422": {"$ref": "#/components/responses/Unprocessable"},
+                },
+                requestBody=_body("NewAccessGroup"),
+            ),
+            "get": _op(
+                "Access groups", {"200": _json(_page("AccessGroup"), "a page of groups")}, parameters=PAGING
+            ),
+        },
+        "/api/v1/access-groups/{group_id}": {
+            "get": _op(
+                "One access group with its cards",
+                {"200": _json(_ref("AccessGroup"), "the group")},
+                parameters=[GROUP_ID],
+            ),
+        },
+        "/api/v1/access-groups/{group_id}/cards": {
+            "post": _op(
+                "Add a card to a group (or change its label)",
+                {
+                    "201": _json(_ref("AccessGroup"), "the group with its cards"),
+                    "422": {"$ref": "#/components/responses/Unprocessable"},
+                },
+                parameters=[GROUP_ID],
+                requestBody=_body("NewCard"),
+            ),
+        },
+        "/api/v1/access-groups/{group_id}/cards/{uid}": {
+            "delete": _op(
+                "Remove a card from a group (uid in any case)",
+                {"200": _json(_ref("AccessGroup"), "the group with its remaining cards")},
+                parameters=[
+                    GROUP_ID,
+                    {"name": "uid", "in": "path", "required": True, "schema": {"type": "string"}},
+                ],
+            ),
+        },
+        "/api/v1/stations/{ocpp_id}/configuration": {
+            "get": _op(
+                "A station's configuration",
+                {"200": _json(_ref("StationConfiguration"), "the configuration")},
+                parameters=[OCPP_ID],
+            ),
+            "put": _op(
+                "Set who may charge at a station; every field is required",
+                {
+                    "200": _json(_ref("StationConfiguration"), "the configuration"),
+                    "422": {"$ref": "#/components/responses/Unprocessable"},
+                },
+                parameters=[OCPP_ID],
+                requestBody=_body("StationConfiguration"),
+            ),
         },
         "/api/v1/projections": {
             "get": _op("Projection positions and lag", {"200": _json(_page("Projection"), "projections")}),

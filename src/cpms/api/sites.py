@@ -21,7 +21,7 @@ async def create_site(request: Request) -> Response:
         org, name=body.get("name"), address=body.get("address"), provider=body.get("provider")
     )
     await caught_up(request, written.position)
-    return json_response(await _site(request, org, written.id), 201)
+    return json_response(await existing_site(request, org, written.id), 201)
 
 
 async def list_sites(request: Request) -> Response:
@@ -33,7 +33,8 @@ async def list_sites(request: Request) -> Response:
 
 async def get_site(request: Request) -> Response:
     org = await organization(request)
-    return json_response(await _site(request, org, uuid_param(request.path_params["site_id"], "site")))
+    site_id = uuid_param(request.path_params["site_id"], "site")
+    return json_response(await existing_site(request, org, site_id))
 
 
 async def update_site(request: Request) -> Response:
@@ -42,19 +43,19 @@ async def update_site(request: Request) -> Response:
     body = await json_object(request, SITE_FIELDS)
     written = await services(request).network.update_site(org, site_id, body)
     await caught_up(request, written.position)
-    return json_response(await _site(request, org, site_id))
+    return json_response(await existing_site(request, org, site_id))
 
 
 async def charge_point_sheet(request: Request) -> Response:
     org = await organization(request)
     site_id = uuid_param(request.path_params["site_id"], "site")
     limit, cursor = page_params(request)
-    await _site(request, org, site_id)
+    await existing_site(request, org, site_id)
     items, next_cursor = await read(request, charge_points.sheet, org, site_id, limit=limit, cursor=cursor)
     return json_response({"items": items, "next_cursor": next_cursor})
 
 
-async def _site(request: Request, org: str, site_id: str) -> dict[str, object]:
+async def existing_site(request: Request, org: str, site_id: str) -> dict[str, object]:
     site = await read(request, sites.get_site, org, site_id)
     if site is None:
         raise not_found(f"site {site_id!r} not found")

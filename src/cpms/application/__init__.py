@@ -7,14 +7,16 @@ the projections to catch up with its own write.
 
 from __future__ import annotations
 
+from cpms.application.access import AccessCommands
 from cpms.application.base import Clock, Written, utc_now
+from cpms.application.charging import ChargingCommands
 from cpms.application.organizations import OrganizationCommands
 from cpms.application.sites import SiteCommands
 from cpms.application.stations import StationAccess, StationCommands
 from cpms.infra.writer import Writer
 
 
-class ChargingNetwork(OrganizationCommands, SiteCommands, StationCommands):
+class ChargingNetwork(OrganizationCommands, SiteCommands, StationCommands, AccessCommands, ChargingCommands):
     """Every command of cpms, one facade for the transports."""
 
     def __init__(self, writer: Writer, clock: Clock = utc_now) -> None:

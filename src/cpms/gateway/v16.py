@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
+import orjson
 from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
-from ocpp.v16.enums import Action, RegistrationStatus
+from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 
-from cpms.aggregates.errors import InvalidValue
+from cpms.aggregates.authorization import Authorization
+from cpms.aggregates.charging_session import parse_samples
+from cpms.aggregates.errors import InvalidValue, NotFound
 from cpms.application import ChargingNetwork, utc_now
 from cpms.gateway.framing import OcppFraming
 from cpms.timestamps import parse_iso, to_iso
+
+log = logging.getLogger(__name__)
 
 
 class CentralSystem16(OcppFraming, ChargePoint):
@@ -78,6 +84,100 @@ class CentralSystem16(OcppFraming, ChargePoint):
         except InvalidValue as error:
             raise PropertyConstraintViolationError(description=str(error)) from None
         return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_tag: str) -> call_result.Authorize:
+        authorization = await self._network.authorize(self.id, id_tag)
+        return call_result.Authorize(id_tag_info=_id_tag_info(authorization))
+
+    @on(Action.start_transaction)
+    async def on_start_transaction(
+        self,
+        connector_id: int,
+        id_tag: str,
+        meter_start: int,
+        timestamp: str,
+        reservation_id: int | None = None,
+    ) -> call_result.StartTransaction:
+        started_at = _charger_time(timestamp)
+        assert started_at is not None
+        content = orjson.dumps([connector_id, id_tag, meter_start, timestamp, reservation_id]).decode()
+        try:
+            transaction_id, authorization = await self._network.start_transaction(
+                self.id,
+                connector_id=connector_id,
+                id_tag=id_tag,
+                meter_start=meter_start,
+                started_at=started_at,
+                request_key=content,
+            )
+        except InvalidValue as error:
+            raise PropertyConstraintViolationError(description=str(error)) from None
+        return call_result.StartTransaction(
+            transaction_id=int(transaction_id), id_tag_info=_id_tag_info(authorization)
+        )
+
+    @on(Action.meter_values)
+    async def on_meter_values(
+        self,
+        connector_id: int,
+        meter_value: list[dict[str, Any]],
+        transaction_id: int | None = None,
+    ) -> call_result.MeterValues:
+        samples = _samples(meter_value)
+        if transaction_id is None:
+            return call_result.MeterValues()  # readings outside a transaction are not kept yet
+        try:
+            await self._network.record_meter_values(
+                self.id, transaction_id=str(transaction_id), samples=samples
+            )
+        except NotFound:
+            log.warning("%s: MeterValues for unknown transaction %s", self.id, transaction_id)
+        return call_result.MeterValues()
+
+    @on(Action.stop_transaction)
+    async def on_stop_transaction(
+        self,
+        meter_stop: int,
+        timestamp: str,
+        transaction_id: int,
+        id_tag: str | None = None,
+        reason: str | None = None,
+        transaction_data: list[dict[str, Any]] | None = None,
+    ) -> call_result.StopTransaction:
+        ended_at = _charger_time(timestamp)
+        assert ended_at is not None
+        samples = _samples(transaction_data or [])
+        try:
+            authorization = await self._network.stop_transaction(
+                self.id,
+                transaction_id=str(transaction_id),
+                meter_stop=meter_stop,
+                ended_at=ended_at,
+                stop_reason=reason or "Local",  # the 1.6 default when the charger gives none
+                id_tag=id_tag,
+                samples=samples,
+            )
+        except NotFound:
+            # Per OCPP a StopTransaction is always accepted; there is nothing of ours to end.
+            log.warning("%s: StopTransaction for unknown transaction %s", self.id, transaction_id)
+            return call_result.StopTransaction()
+        except InvalidValue as error:
+            raise PropertyConstraintViolationError(description=str(error)) from None
+        if authorization is None:
+            return call_result.StopTransaction()
+        return call_result.StopTransaction(id_tag_info=_id_tag_info(authorization))
+
+
+def _id_tag_info(authorization: Authorization) -> dict[str, str]:
+    return {"status": AuthorizationStatus.accepted if authorization.accepted else AuthorizationStatus.invalid}
+
+
+def _samples(meter_values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    try:
+        return parse_samples(meter_values, _charger_time)
+    except InvalidValue as error:
+        raise PropertyConstraintViolationError(description=str(error)) from None
 
 
 def _charger_time(timestamp: str | None) -> datetime | None:

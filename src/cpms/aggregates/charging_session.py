@@ -1,0 +1,207 @@
+"""Charging sessions: one OCPP transaction each, from start to end, with its meter readings."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.domain import Aggregate, event
+
+from cpms.aggregates.errors import InvalidValue
+
+SESSION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:charging-session")
+START_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:start-transaction")
+TRANSACTION_IDS = uuid5(NAMESPACE_URL, "cpms:transaction-ids")
+
+ENERGY_REGISTER = "Energy.Active.Import.Register"
+_TO_BASE_UNIT = {
+    "Wh": ("Wh", 1.0),
+    "kWh": ("Wh", 1000.0),
+    "W": ("W", 1.0),
+    "kW": ("W", 1000.0),
+    "varh": ("varh", 1.0),
+    "kvarh": ("varh", 1000.0),
+    "var": ("var", 1.0),
+    "kvar": ("var", 1000.0),
+}
+
+
+def session_id(ocpp_id: str, transaction_id: str) -> UUID:
+    """Transaction ids are unique per station (1.6: ours; 2.0.1: the station's)."""
+    return uuid5(SESSION_NAMESPACE, f"{ocpp_id}|{transaction_id}")
+
+
+class ChargingSession(Aggregate):
+    @staticmethod
+    def create_id(ocpp_id: str, transaction_id: str) -> UUID:
+        return session_id(ocpp_id, transaction_id)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        ocpp_id: str,
+        transaction_id: str,
+        organization_id: str,
+        site_id: str,
+        connector_id: int,
+        evse_id: str | None,
+        meter_start_wh: Any,
+        started_at: datetime,
+        authorization: dict[str, Any],
+    ) -> ChargingSession:
+        if connector_id < 1:
+            raise InvalidValue("a transaction runs on a connector numbered from 1")
+        return cls(
+            ocpp_id=ocpp_id,
+            transaction_id=transaction_id,
+            organization_id=organization_id,
+            site_id=site_id,
+            connector_id=connector_id,
+            evse_id=evse_id,
+            meter_start_wh=meter_reading(meter_start_wh, "meterStart"),
+            started_at=started_at,
+            authorization=authorization,
+        )
+
+    @event("TransactionStarted")
+    def __init__(
+        self,
+        ocpp_id: str,
+        transaction_id: str,
+        organization_id: str,
+        site_id: str,
+        connector_id: int,
+        evse_id: str | None,
+        meter_start_wh: float,
+        started_at: datetime,
+        authorization: dict[str, Any],
+    ) -> None:
+        self.ocpp_id = ocpp_id
+        self.transaction_id = transaction_id
+        self.organization_id = organization_id
+        self.connector_id = connector_id
+        self.meter_start_wh = meter_start_wh
+        self.started_at = started_at
+        self.authorization = authorization
+        self.ended = False
+
+    def record_meter_values(self, samples: list[dict[str, Any]]) -> None:
+        """Record sampled values (already parsed with `parse_samples`); none, nothing recorded."""
+        if samples:
+            self._meter_values_recorded(samples=samples)
+
+    @event("MeterValuesRecorded")
+    def _meter_values_recorded(self, samples: list[dict[str, Any]]) -> None:
+        pass
+
+    def end(
+        self, *, meter_stop_wh: Any, ended_at: datetime, stop_reason: str | None, id_tag: str | None
+    ) -> None:
+        """End the transaction; a repeated stop (a retry) ends nothing twice."""
+        if self.ended:
+            return
+        self._ended(
+            meter_stop_wh=meter_reading(meter_stop_wh, "meterStop"),
+            ended_at=ended_at,
+            stop_reason=stop_reason,
+            id_tag=id_tag,
+        )
+
+    @event("TransactionEnded")
+    def _ended(
+        self, meter_stop_wh: float, ended_at: datetime, stop_reason: str | None, id_tag: str | None
+    ) -> None:
+        self.ended = True
+
+
+class StartRequest(Aggregate):
+    """A StartTransaction as the charger sent it: a retry of the same message finds the same id."""
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return uuid5(START_NAMESPACE, key)
+
+    @event("TransactionIdAssigned")
+    def __init__(self, key: str, ocpp_id: str, transaction_id: str) -> None:
+        self.key = key
+        self.ocpp_id = ocpp_id
+        self.transaction_id = transaction_id
+
+
+def start_request_key(ocpp_id: str, content: str) -> str:
+    """A StartTransaction is the same message when the same station sends the same content."""
+    return f"{ocpp_id}|{content}"
+
+
+class TransactionIds(Aggregate):
+    """The central system's transaction ids (OCPP 1.6): unique and never reused."""
+
+    @staticmethod
+    def create_id() -> UUID:
+        return TRANSACTION_IDS
+
+    @event("TransactionIdsStarted")
+    def __init__(self) -> None:
+        self.last = 0
+
+    @event("TransactionIdAllocated")
+    def allocate(self) -> None:
+        self.last += 1
+
+
+def meter_reading(value: Any, field: str) -> float:
+    """A register reading in Wh: a finite, non-negative number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidValue(f"{field} must be a number of Wh")
+    if not math.isfinite(value) or value < 0:
+        raise InvalidValue(f"{field} must be a finite, non-negative number of Wh")
+    return float(value)
+
+
+def parse_samples(meter_values: list[dict[str, Any]], parse_time: Any) -> list[dict[str, Any]]:
+    """OCPP MeterValue objects (snake_case keys) -> samples in base units (Wh, W, varh, var).
+
+    Values arrive as strings; a value that is not a number, or a negative energy register,
+    is refused as a whole message so nothing half-read is stored.
+    """
+    samples = []
+    for meter_value in meter_values:
+        at = parse_time(meter_value["timestamp"])
+        for sampled in meter_value.get("sampled_value", []):
+            measurand = sampled.get("measurand") or ENERGY_REGISTER
+            unit = sampled.get("unit") or ("Wh" if measurand.startswith("Energy") else None)
+            try:
+                number = float(sampled["value"])
+            except (TypeError, ValueError, KeyError):
+                raise InvalidValue(f"{measurand} value {sampled.get('value')!r} is not a number") from None
+            if not math.isfinite(number):
+                raise InvalidValue(f"{measurand} value {sampled['value']!r} is not a finite number")
+            base_unit, factor = _TO_BASE_UNIT.get(unit or "", (unit, 1.0))
+            number *= factor
+            if measurand.startswith("Energy") and number < 0:
+                raise InvalidValue(f"{measurand} must not be negative, got {sampled['value']!r}")
+            samples.append(
+                {
+                    "timestamp": at,
+                    "measurand": measurand,
+                    "value": number,
+                    "unit": base_unit,
+                    "phase": sampled.get("phase"),
+                    "context": sampled.get("context"),
+                    "location": sampled.get("location"),
+                }
+            )
+    return samples
+
+
+def energy_register_wh(samples: list[dict[str, Any]]) -> tuple[datetime, float] | None:
+    """The latest Energy.Active.Import.Register reading of the whole meter (not per phase)."""
+    readings = [
+        (s["timestamp"], s["value"])
+        for s in samples
+        if s["measurand"] == ENERGY_REGISTER and not s.get("phase") and s.get("location") in (None, "Outlet")
+    ]
+    return max(readings, key=lambda r: r[0]) if readings else None

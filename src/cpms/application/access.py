@@ -1,0 +1,111 @@
+"""Who may charge where: access groups and their cards, and each station's configuration."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from cpms.aggregates.access_group import AccessGroup
+from cpms.aggregates.errors import InvalidValue, NotFound
+from cpms.aggregates.station import Station, station_id
+from cpms.application.base import Commands, Written
+from cpms.infra.writer import UnitOfWork
+
+# Each granted group is loaded to check it: keep one request's work bounded.
+MAX_GROUPS_PER_STATION = 100
+
+
+class AccessCommands(Commands):
+    async def create_access_group(self, organization_id: str, *, name: Any) -> Written:
+        def command(uow: UnitOfWork) -> str:
+            group = AccessGroup.create(organization_id, name, self._clock())
+            uow.add(group)
+            return str(group.id)
+
+        group_id, position = await self._writer(command)
+        return Written(group_id, position)
+
+    async def add_card(self, organization_id: str, group_id: str, *, uid: Any, label: Any = None) -> Written:
+        def command(uow: UnitOfWork) -> None:
+            group = _group(uow, organization_id, group_id)
+            group.add_card(uid, label, self._clock())
+
+        _, position = await self._writer(command)
+        return Written(group_id, position)
+
+    async def remove_card(self, organization_id: str, group_id: str, uid: Any) -> Written:
+        def command(uow: UnitOfWork) -> None:
+            group = _group(uow, organization_id, group_id)
+            group.remove_card(uid, self._clock())
+
+        _, position = await self._writer(command)
+        return Written(group_id, position)
+
+    async def configure_station(
+        self,
+        organization_id: str,
+        ocpp_id: str,
+        *,
+        access_group_ids: Any,
+        roaming_enabled: Any,
+        scan2pay_enabled: Any,
+    ) -> Written:
+        """Set the groups whose cards may charge at a station, and whether roaming and Scan2Pay may."""
+
+        def command(uow: UnitOfWork) -> None:
+            station = _station(uow, organization_id, ocpp_id)
+            granted = [_granted_group(uow, organization_id, g) for g in _group_ids(access_group_ids)]
+            station.configure(
+                access_group_ids=granted,
+                roaming_enabled=roaming_enabled,
+                scan2pay_enabled=scan2pay_enabled,
+                occurred_at=self._clock(),
+            )
+
+        _, position = await self._writer(command)
+        return Written(ocpp_id, position)
+
+
+def _group(uow: UnitOfWork, organization_id: str, group_id: Any) -> AccessGroup:
+    """The organization's group; any other id, well-formed or not, is not found."""
+    missing = f"access group {group_id!r} not found"
+    uuid = _uuid(group_id)
+    if uuid is None:
+        raise NotFound(missing)
+    group = uow.get(AccessGroup, uuid, missing)
+    if group.organization_id != organization_id:
+        raise NotFound(missing)
+    return group
+
+
+def _granted_group(uow: UnitOfWork, organization_id: str, group_id: str) -> str:
+    """A group named in a station's configuration: its canonical id, or a 422 naming the bad one."""
+    try:
+        return str(_group(uow, organization_id, group_id).id)
+    except NotFound:
+        raise InvalidValue(f"access_group_ids: access group {group_id!r} not found") from None
+
+
+def _station(uow: UnitOfWork, organization_id: str, ocpp_id: str) -> Station:
+    missing = f"station {ocpp_id!r} not found"
+    station = uow.get(Station, station_id(ocpp_id), missing)
+    if station.organization_id != organization_id:
+        raise NotFound(missing)
+    return station
+
+
+def _group_ids(value: Any) -> list[str]:
+    """The ids as given, each once, in the order given."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidValue("access_group_ids must be a list of access group ids")
+    unique = list(dict.fromkeys(str(_uuid(v) or v) for v in value))
+    if len(unique) > MAX_GROUPS_PER_STATION:
+        raise InvalidValue(f"access_group_ids may name at most {MAX_GROUPS_PER_STATION} groups")
+    return unique
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None

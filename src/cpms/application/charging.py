@@ -1,0 +1,145 @@
+"""Charging: authorizing tokens and following transactions from start to end."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from cpms.aggregates.access_group import AccessGroup
+from cpms.aggregates.authorization import Authorization, authorize_card
+from cpms.aggregates.charging_session import (
+    TRANSACTION_IDS,
+    ChargingSession,
+    StartRequest,
+    TransactionIds,
+    session_id,
+    start_request_key,
+)
+from cpms.aggregates.station import Station, station_id
+from cpms.application.base import Commands, Written
+from cpms.infra.writer import UnitOfWork
+
+
+class ChargingCommands(Commands):
+    async def authorize(self, ocpp_id: str, id_tag: str) -> Authorization:
+        """An Authorize request: decide, and record the request with its outcome."""
+
+        def command(uow: UnitOfWork) -> Authorization:
+            station = self._station(uow, ocpp_id)
+            authorization = self._authorization(uow, station, id_tag)
+            station.record_authorization(authorization=authorization.as_dict(), occurred_at=self._clock())
+            return authorization
+
+        authorization, _ = await self._writer(command)
+        return authorization
+
+    async def start_transaction(
+        self,
+        ocpp_id: str,
+        *,
+        connector_id: int,
+        id_tag: str,
+        meter_start: Any,
+        started_at: datetime,
+        request_key: str,
+    ) -> tuple[str, Authorization]:
+        """OCPP 1.6 StartTransaction: the central system assigns the id, authorized or not.
+
+        `request_key` identifies the message's content: a retry gets the same id back.
+        """
+
+        def command(uow: UnitOfWork) -> tuple[str, Authorization]:
+            start_key = start_request_key(ocpp_id, request_key)
+            earlier = uow.find(StartRequest, StartRequest.create_id(start_key))
+            if earlier is not None:
+                session = uow.get(ChargingSession, session_id(ocpp_id, earlier.transaction_id), "")
+                return earlier.transaction_id, Authorization.from_dict(session.authorization)
+            station = self._station(uow, ocpp_id)
+            authorization = self._authorization(uow, station, id_tag)
+            transaction_id = self._next_transaction_id(uow)
+            uow.add(
+                ChargingSession.start(
+                    ocpp_id=ocpp_id,
+                    transaction_id=transaction_id,
+                    organization_id=station.organization_id,
+                    site_id=station.site_id,
+                    connector_id=connector_id,
+                    evse_id=station.evse_id(connector_id),
+                    meter_start_wh=meter_start,
+                    started_at=started_at,
+                    authorization=authorization.as_dict(),
+                )
+            )
+            uow.add(StartRequest(key=start_key, ocpp_id=ocpp_id, transaction_id=transaction_id))
+            return transaction_id, authorization
+
+        (transaction_id, authorization), _ = await self._writer(command)
+        return transaction_id, authorization
+
+    async def record_meter_values(
+        self, ocpp_id: str, *, transaction_id: str, samples: list[dict[str, Any]]
+    ) -> Written:
+        def command(uow: UnitOfWork) -> None:
+            self._session(uow, ocpp_id, transaction_id).record_meter_values(samples)
+
+        _, position = await self._writer(command)
+        return Written(str(session_id(ocpp_id, transaction_id)), position)
+
+    async def stop_transaction(
+        self,
+        ocpp_id: str,
+        *,
+        transaction_id: str,
+        meter_stop: Any,
+        ended_at: datetime,
+        stop_reason: str | None,
+        id_tag: str | None,
+        samples: list[dict[str, Any]],
+    ) -> Authorization | None:
+        """End a transaction with its last readings; what the stopping token may do is returned."""
+
+        def command(uow: UnitOfWork) -> Authorization | None:
+            session = self._session(uow, ocpp_id, transaction_id)
+            session.record_meter_values(samples)
+            session.end(meter_stop_wh=meter_stop, ended_at=ended_at, stop_reason=stop_reason, id_tag=id_tag)
+            if id_tag is None:
+                return None
+            return self._authorization(uow, self._station(uow, ocpp_id), id_tag)
+
+        authorization, _ = await self._writer(command)
+        return authorization
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _station(uow: UnitOfWork, ocpp_id: str) -> Station:
+        return uow.get(Station, station_id(ocpp_id), f"unknown station {ocpp_id!r}")
+
+    @staticmethod
+    def _session(uow: UnitOfWork, ocpp_id: str, transaction_id: str) -> ChargingSession:
+        return uow.get(
+            ChargingSession,
+            session_id(ocpp_id, transaction_id),
+            f"unknown transaction {transaction_id!r} at station {ocpp_id!r}",
+        )
+
+    @staticmethod
+    def _authorization(uow: UnitOfWork, station: Station, id_tag: str) -> Authorization:
+        """The rules of PRODUCT.md section 2, in order; roaming plugs in after the cards."""
+        groups = [
+            group
+            for group_id in station.access_group_ids
+            if (group := uow.find(AccessGroup, UUID(group_id))) is not None
+            and group.organization_id == station.organization_id
+        ]
+        return authorize_card(id_tag, groups)
+
+    @staticmethod
+    def _next_transaction_id(uow: UnitOfWork) -> str:
+        ids = uow.find(TransactionIds, TRANSACTION_IDS)
+        if ids is None:
+            ids = TransactionIds()
+            uow.add(ids)
+        ids.allocate()
+        return str(ids.last)
