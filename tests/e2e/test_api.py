@@ -228,6 +228,9 @@ async def test_the_openapi_document_describes_the_endpoints(api):
         "/api/v1/sites/{site_id}/charge-points",
         "/api/v1/stations",
         "/api/v1/stations/{ocpp_id}",
+        "/api/v1/sites/{site_id}/sessions",
+        "/api/v1/sites/{site_id}/sessions.csv",
+        "/api/v1/sessions/{session_id}",
     ]:
         assert path in document["paths"]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from cpms.api.sessions_csv import HEADER as CSV_HEADER
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -41,6 +43,11 @@ GROUP_ID = {
     "schema": {"type": "string", "format": "uuid"},
 }
 ISO = {"type": "string", "format": "date-time"}
+SESSION_FILTERS = [
+    {"name": "from", "in": "query", "description": "started at or after", "schema": ISO},
+    {"name": "to", "in": "query", "description": "started before", "schema": ISO},
+    {"name": "state", "in": "query", "schema": {"enum": ["Active", "Completed"]}},
+]
 NULLABLE_TEXT = {"type": ["string", "null"]}
 
 SCHEMAS: dict[str, Any] = {
@@ -208,6 +215,40 @@ SCHEMAS: dict[str, Any] = {
         },
         "additionalProperties": False,
     },
+    "Session": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "string", "format": "uuid"},
+            "ocpp_id": {"type": "string"},
+            "connector_id": {"type": "integer"},
+            "evse_id": NULLABLE_TEXT,
+            "site_id": {"type": "string", "format": "uuid"},
+            "transaction_id": {"type": "string"},
+            "started_at": ISO,
+            "ended_at": {"type": ["string", "null"], "format": "date-time"},
+            "state": {"enum": ["Active", "Completed"]},
+            "meter_start_wh": {"type": "number"},
+            "meter_stop_wh": {"type": ["number", "null"]},
+            "energy_wh": {"type": "number", "description": "so far, while Active"},
+            "duration_s": {"type": "integer", "description": "so far, while Active"},
+            "stop_reason": NULLABLE_TEXT,
+            "authorization": {
+                "type": "object",
+                "properties": {
+                    "method": {"enum": ["rfid", "roaming", "scan2pay"]},
+                    "card_uid": NULLABLE_TEXT,
+                    "card_label": NULLABLE_TEXT,
+                    "access_group_id": NULLABLE_TEXT,
+                    "access_group_name": NULLABLE_TEXT,
+                    "emsp": {
+                        "type": ["object", "null"],
+                        "properties": {"country_code": {"type": "string"}, "party_id": {"type": "string"}},
+                    },
+                    "payment_reference": NULLABLE_TEXT,
+                },
+            },
+        },
+    },
     "Projection": {
         "type": "object",
         "properties": {
@@ -353,6 +394,39 @@ OPENAPI: dict[str, Any] = {
                 },
                 parameters=[OCPP_ID],
                 requestBody=_body("StationConfiguration"),
+            ),
+        },
+        "/api/v1/sites/{site_id}/sessions": {
+            "get": _op(
+                "Listed sessions of a site, newest first",
+                {"200": _json(_page("Session"), "a page of sessions")},
+                parameters=[SITE_ID, *SESSION_FILTERS, *PAGING],
+            ),
+        },
+        "/api/v1/sites/{site_id}/sessions.csv": {
+            "get": _op(
+                "CSV export of the same sessions, streamed. Header: " + ", ".join(CSV_HEADER),
+                {
+                    "200": {
+                        "description": "RFC 4180, UTF-8",
+                        "content": {"text/csv": {"schema": {"type": "string"}}},
+                    }
+                },
+                parameters=[SITE_ID, *SESSION_FILTERS],
+            ),
+        },
+        "/api/v1/sessions/{session_id}": {
+            "get": _op(
+                "One session with its card details",
+                {"200": _json(_ref("Session"), "the session")},
+                parameters=[
+                    {
+                        "name": "session_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    }
+                ],
             ),
         },
         "/api/v1/projections": {
