@@ -134,8 +134,13 @@ class Station(Aggregate):
         info: str | None,
         vendor_error_code: str | None,
         occurred_at: datetime,
+        ocpp_connector_id: int | None = None,
     ) -> None:
-        """Record a StatusNotification; connector 0 describes the whole station."""
+        """Record a StatusNotification; connector 0 describes the whole station.
+
+        `connector_id` is the charge point's number (1.6 connectorId, 2.0.1 evseId); 2.0.1's
+        connector within the EVSE is kept as `ocpp_connector_id`.
+        """
         if connector_id < 0:
             raise InvalidValue("connector id must not be negative")
         self._status_notified(
@@ -145,6 +150,7 @@ class Station(Aggregate):
             info=info,
             vendor_error_code=vendor_error_code,
             occurred_at=occurred_at,
+            ocpp_connector_id=ocpp_connector_id,
         )
 
     @event("StatusNotification")
@@ -156,6 +162,7 @@ class Station(Aggregate):
         info: str | None,
         vendor_error_code: str | None,
         occurred_at: datetime,
+        ocpp_connector_id: int | None = None,
     ) -> None:
         pass
 

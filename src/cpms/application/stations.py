@@ -134,6 +134,7 @@ class StationCommands(Commands):
         info: str | None,
         vendor_error_code: str | None,
         occurred_at: datetime | None,
+        ocpp_connector_id: int | None = None,
     ) -> Written:
         return await self._on_station(
             ocpp_id,
@@ -144,5 +145,6 @@ class StationCommands(Commands):
                 info=info,
                 vendor_error_code=vendor_error_code,
                 occurred_at=occurred_at or self._clock(),
+                ocpp_connector_id=ocpp_connector_id,
             ),
         )

@@ -22,11 +22,13 @@ from cpms.aggregates.credentials import verify_password
 from cpms.application import ChargingNetwork, StationAccess
 from cpms.gateway.presence import Presence
 from cpms.gateway.v16 import CentralSystem16
+from cpms.gateway.v201 import CentralSystem201
 
 log = logging.getLogger(__name__)
 
 PATH = re.compile(r"^/ocpp/([^/?#]+)/?$")
-SUBPROTOCOLS = ["ocpp1.6"]
+CENTRAL_SYSTEMS = {"ocpp2.0.1": CentralSystem201, "ocpp1.6": CentralSystem16}
+SUBPROTOCOLS = list(CENTRAL_SYSTEMS)  # in order of preference
 MAX_FRAME_BYTES = 64 * 1024
 
 
@@ -124,7 +126,8 @@ class OcppGateway:
             self._forget(ocpp_id, connection)
             await connection.close(1011, "central system unavailable")
             return
-        charge_point = CentralSystem16(
+        central_system = CENTRAL_SYSTEMS[connection.subprotocol]
+        charge_point = central_system(
             ocpp_id, connection, self._network, heartbeat_interval=self._heartbeat_interval
         )
         charge_point.on_frame = lambda: self._presence.seen(ocpp_id)
@@ -150,9 +153,10 @@ class OcppGateway:
 
 
 def _select_subprotocol(connection: ServerConnection, offered: Sequence[str]) -> str | None:
-    """OCPP-J: with no common version, complete the handshake without one, then close."""
-    for subprotocol in offered:
-        if subprotocol in SUBPROTOCOLS:
+    """Our preferred version among those offered; with none in common, OCPP-J says to complete
+    the handshake without one, then close."""
+    for subprotocol in SUBPROTOCOLS:
+        if subprotocol in offered:
             return subprotocol
     return None
 
