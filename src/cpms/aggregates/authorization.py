@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 ACCEPTED = "Accepted"
 INVALID = "Invalid"
+PENDING = "Pending"  # 2.0.1: a transaction began before any token was presented
 
 
 class CardHolder(Protocol):

@@ -48,18 +48,55 @@ OCPP16_STATUSES = {
 }
 
 
+OCPP201_STATUSES = {
+    "Available": ChargePointStatus.AVAILABLE,
+    "Reserved": ChargePointStatus.RESERVED,
+    "Unavailable": ChargePointStatus.NOT_AVAILABLE,
+    "Faulted": ChargePointStatus.FAILED,
+}
+
+# The phase of the transaction on a charge point, as 2.0.1 TransactionEvents tell it.
+STOPPING_TRIGGERS = frozenset({"StopAuthorized", "RemoteStop", "Deauthorized"})
+PHASE_STOPPING = "Stopping"  # stop requested (see STOPPING_TRIGGERS), still occupied
+PHASE_ENDED = "Ended"  # transaction ended, cable maybe still in
+_OCCUPIED_BY_PHASE = {
+    "Charging": ChargePointStatus.CHARGING,
+    "SuspendedEV": ChargePointStatus.SUSPENDED_EV,
+    "SuspendedEVSE": ChargePointStatus.SUSPENDED_EVSE,
+    PHASE_STOPPING: ChargePointStatus.FINISHING,
+    PHASE_ENDED: ChargePointStatus.FINISHING,
+}
+
+
 def from_ocpp16(ocpp_status: str) -> ChargePointStatus:
     """Map an OCPP 1.6 ChargePointStatus to the portal's vocabulary."""
     return OCPP16_STATUSES.get(ocpp_status, ChargePointStatus.UNKNOWN)
 
 
+def from_ocpp201(connector_status: str, transaction_phase: str | None) -> ChargePointStatus:
+    """Map a 2.0.1 ConnectorStatus, with the open transaction's phase when Occupied.
+
+    Occupied with no transaction, or before energy flows (Idle, EVConnected): Preparing;
+    Charging / SuspendedEV / SuspendedEVSE: the same; stop requested or ended: Finishing.
+    """
+    if connector_status == "Occupied":
+        return _OCCUPIED_BY_PHASE.get(transaction_phase or "", ChargePointStatus.PREPARING)
+    return OCPP201_STATUSES.get(connector_status, ChargePointStatus.UNKNOWN)
+
+
 def charge_point_status(
-    *, ever_connected: bool, connected: bool, last_ocpp_status: str | None
+    *,
+    ever_connected: bool,
+    connected: bool,
+    last_ocpp_status: str | None,
+    ocpp_version: str | None = None,
+    transaction_phase: str | None = None,
 ) -> ChargePointStatus:
-    """What the portal shows for one connector.
+    """What the portal shows for one charge point.
 
     Never connected, or no status received yet: Unknown. Disconnected after having been
-    connected: NotAvailable (the last OCPP status is kept apart). Otherwise the mapped status.
+    connected: NotAvailable (the last OCPP status is kept apart). Otherwise the mapped status,
+    by the vocabulary of the OCPP version the station speaks.
     """
     if not ever_connected:
         return ChargePointStatus.UNKNOWN
@@ -67,7 +104,20 @@ def charge_point_status(
         return ChargePointStatus.NOT_AVAILABLE
     if last_ocpp_status is None:
         return ChargePointStatus.UNKNOWN
+    if ocpp_version is not None and ocpp_version.startswith("ocpp2"):
+        return from_ocpp201(last_ocpp_status, transaction_phase)
     return from_ocpp16(last_ocpp_status)
+
+
+def transaction_phase(
+    charging_state: str | None, trigger_reason: str | None, current: str | None
+) -> str | None:
+    """The phase after a 2.0.1 TransactionEvent: a requested stop sticks until the end."""
+    if current in (PHASE_STOPPING, PHASE_ENDED):
+        return current
+    if trigger_reason in STOPPING_TRIGGERS:
+        return PHASE_STOPPING
+    return charging_state or current
 
 
 def site_state(connected_stations: Sequence[Sequence[ChargePointStatus]]) -> SiteState:

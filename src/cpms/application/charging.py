@@ -7,12 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from cpms.aggregates.access_group import AccessGroup
-from cpms.aggregates.authorization import Authorization, authorize_card
+from cpms.aggregates.authorization import PENDING, Authorization, authorize_card
 from cpms.aggregates.charging_session import (
     TRANSACTION_IDS,
     ChargingSession,
     StartRequest,
     TransactionIds,
+    energy_register_wh,
     session_id,
     start_request_key,
 )
@@ -106,6 +107,76 @@ class ChargingCommands(Commands):
             if id_tag is None:
                 return None
             return self._authorization(uow, self._station(uow, ocpp_id), id_tag)
+
+        authorization, _ = await self._writer(command)
+        return authorization
+
+    async def transaction_event(
+        self,
+        ocpp_id: str,
+        *,
+        event_type: str,
+        seq_no: int,
+        transaction_id: str,
+        occurred_at: datetime,
+        trigger_reason: str,
+        charging_state: str | None,
+        stopped_reason: str | None,
+        id_token: str | None,
+        evse: int | None,
+        samples: list[dict[str, Any]],
+        ocpp_version: str,
+    ) -> Authorization | None:
+        """OCPP 2.0.1 TransactionEvent, in whatever order they arrive; a retry changes nothing.
+
+        Returns the authorization of the token the message carried, if any.
+        """
+
+        def command(uow: UnitOfWork) -> Authorization | None:
+            station = self._station(uow, ocpp_id)
+            authorization = self._authorization(uow, station, id_token) if id_token else None
+            reading = energy_register_wh(samples)
+            session = uow.find(ChargingSession, session_id(ocpp_id, transaction_id))
+            if session is None:
+                session = ChargingSession.start(
+                    ocpp_id=ocpp_id,
+                    transaction_id=transaction_id,
+                    organization_id=station.organization_id,
+                    site_id=station.site_id,
+                    connector_id=evse or 0,
+                    evse_id=station.evse_id(evse or 0),
+                    meter_start_wh=reading[1] if reading and event_type == "Started" else None,
+                    started_at=occurred_at,
+                    authorization=(authorization or Authorization(id_tag="", status=PENDING)).as_dict(),
+                    ocpp_version=ocpp_version,
+                    seq_no=seq_no,
+                    charging_state=charging_state,
+                )
+                uow.add(session)
+            elif session.has_seen(seq_no):
+                return authorization
+            elif event_type == "Started":
+                session.report_start(
+                    started_at=occurred_at, meter_start_wh=reading[1] if reading else None, seq_no=seq_no
+                )
+            if authorization is not None and not Authorization.from_dict(session.authorization).accepted:
+                session.authorize(authorization.as_dict(), seq_no)
+            session.record_meter_values(samples, seq_no)
+            session.change_charging_state(
+                charging_state=charging_state,
+                trigger_reason=trigger_reason,
+                occurred_at=occurred_at,
+                seq_no=seq_no,
+            )
+            if event_type == "Ended":
+                session.end(
+                    meter_stop_wh=reading[1] if reading else session.reached_wh,
+                    ended_at=occurred_at,
+                    stop_reason=stopped_reason or "Local",
+                    id_tag=id_token,
+                    seq_no=seq_no,
+                )
+            return authorization
 
         authorization, _ = await self._writer(command)
         return authorization

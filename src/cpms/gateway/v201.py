@@ -13,8 +13,10 @@ from typing import Any
 from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint, call_result
-from ocpp.v201.enums import Action, RegistrationStatusEnumType
+from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationStatusEnumType
 
+from cpms.aggregates.authorization import Authorization
+from cpms.aggregates.charging_session import parse_samples
 from cpms.aggregates.errors import InvalidValue
 from cpms.application import ChargingNetwork, utc_now
 from cpms.gateway.framing import OcppFraming
@@ -72,6 +74,80 @@ class CentralSystem201(OcppFraming, ChargePoint):
         except InvalidValue as error:
             raise PropertyConstraintViolationError(description=str(error)) from None
         return call_result.StatusNotification()
+
+    @on(Action.authorize)
+    async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
+        token = _card_token(id_token)
+        if token is None:
+            return call_result.Authorize(id_token_info={"status": AuthorizationStatusEnumType.unknown})
+        authorization = await self._network.authorize(self.id, token)
+        return call_result.Authorize(id_token_info=_id_token_info(authorization))
+
+    @on(Action.transaction_event)
+    async def on_transaction_event(
+        self,
+        event_type: str,
+        timestamp: str,
+        trigger_reason: str,
+        seq_no: int,
+        transaction_info: dict[str, Any],
+        id_token: dict[str, Any] | None = None,
+        evse: dict[str, Any] | None = None,
+        meter_value: list[dict[str, Any]] | None = None,
+        offline: bool = False,
+        **_: Any,
+    ) -> call_result.TransactionEvent:
+        token = _card_token(id_token) if id_token else None
+        try:
+            authorization = await self._network.transaction_event(
+                self.id,
+                event_type=event_type,
+                seq_no=seq_no,
+                transaction_id=transaction_info["transaction_id"],
+                occurred_at=charger_time(timestamp),
+                trigger_reason=trigger_reason,
+                charging_state=transaction_info.get("charging_state"),
+                stopped_reason=transaction_info.get("stopped_reason"),
+                id_token=token,
+                evse=evse["id"] if evse else None,
+                samples=parse_samples(meter_value or [], charger_time),
+                ocpp_version=self._connection.subprotocol or "ocpp2.0.1",
+            )
+        except InvalidValue as error:
+            raise PropertyConstraintViolationError(description=str(error)) from None
+        if id_token is None:
+            return call_result.TransactionEvent()
+        if authorization is None:  # a token kind cards cannot match (e.g. NoAuthorization, eMAID)
+            return call_result.TransactionEvent(id_token_info={"status": AuthorizationStatusEnumType.unknown})
+        return call_result.TransactionEvent(id_token_info=_id_token_info(authorization))
+
+    @on(Action.meter_values)
+    async def on_meter_values(
+        self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
+    ) -> call_result.MeterValues:
+        try:
+            parse_samples(meter_value, charger_time)  # refuse what is malformed, as for transactions
+        except InvalidValue as error:
+            raise PropertyConstraintViolationError(description=str(error)) from None
+        return call_result.MeterValues()  # readings outside a transaction are not kept yet
+
+
+# Token kinds an RFID card or key code can be; the others are for roaming or the central system.
+CARD_TOKENS = frozenset({"ISO14443", "ISO15693", "KeyCode", "Local"})
+
+
+def _card_token(id_token: dict[str, Any]) -> str | None:
+    return id_token["id_token"] if id_token.get("type") in CARD_TOKENS else None
+
+
+def _id_token_info(authorization: Authorization) -> dict[str, str]:
+    # 2.0.1 has no "Invalid" for an unknown card: Unknown says it is not known here.
+    status = (
+        AuthorizationStatusEnumType.accepted
+        if authorization.accepted
+        else AuthorizationStatusEnumType.unknown
+    )
+    return {"status": status}
 
 
 def charger_time(timestamp: str) -> datetime:

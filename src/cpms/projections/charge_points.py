@@ -10,11 +10,14 @@ from collections import defaultdict
 from typing import Any
 
 from cpms.aggregates.charge_point import (
+    PHASE_ENDED,
     ChargePointStatus,
     SiteState,
     charge_point_status,
     site_state,
+    transaction_phase,
 )
+from cpms.aggregates.charging_session import ChargingSession
 from cpms.aggregates.station import Station
 from cpms.projections.base import Projection
 from cpms.projections.paging import decode_cursor, page
@@ -35,7 +38,8 @@ class ChargePointsProjection(Projection):
                 site_id TEXT NOT NULL,
                 connectors INTEGER NOT NULL,
                 ever_connected INTEGER NOT NULL,
-                connected INTEGER NOT NULL
+                connected INTEGER NOT NULL,
+                ocpp_version TEXT
             )"""
         )
         tx.execute(
@@ -50,6 +54,9 @@ class ChargePointsProjection(Projection):
                 error_code TEXT,
                 last_ocpp_status TEXT,
                 last_ocpp_at TEXT,
+                transaction_phase TEXT,
+                phase_session TEXT,
+                phase_at TEXT,
                 PRIMARY KEY (ocpp_id, connector_id)
             )"""
         )
@@ -64,16 +71,28 @@ class ChargePointsProjection(Projection):
             case Station.StationCommissioned():
                 self._commissioned(event, tx)
             case Station.StationConnected():
-                self._connection(event.originator_id, True, to_iso(event.occurred_at), tx)
+                self._connection(event.originator_id, True, to_iso(event.occurred_at), tx, event.ocpp_version)
             case Station.StationDisconnected():
                 self._connection(event.originator_id, False, to_iso(event.occurred_at), tx)
             case Station.StatusNotification():
                 self._status(event, tx)
+            case ChargingSession.TransactionStarted():
+                self._transaction_started(event, tx)
+            case ChargingSession.ChargingStateChanged():
+                self._phase(
+                    str(event.originator_id),
+                    to_iso(event.occurred_at),
+                    tx,
+                    lambda current: transaction_phase(event.charging_state, event.trigger_reason, current),
+                )
+            case ChargingSession.TransactionEnded():
+                self._phase(str(event.originator_id), to_iso(event.ended_at), tx, lambda _: PHASE_ENDED)
 
     def _commissioned(self, event: Any, tx: Tx) -> None:
         at = to_iso(event.occurred_at)
         tx.execute(
-            "INSERT INTO cp_stations_v1 VALUES (?, ?, ?, ?, ?, 0, 0) ON CONFLICT (ocpp_id) DO NOTHING",
+            "INSERT INTO cp_stations_v1 (ocpp_id, station_id, organization_id, site_id, connectors,"
+            " ever_connected, connected) VALUES (?, ?, ?, ?, ?, 0, 0) ON CONFLICT (ocpp_id) DO NOTHING",
             (event.ocpp_id, str(event.originator_id), event.organization_id, event.site_id, event.connectors),
         )
         tx.executemany(
@@ -94,16 +113,46 @@ class ChargePointsProjection(Projection):
             ],
         )
 
-    def _connection(self, station_id: Any, connected: bool, at: str, tx: Tx) -> None:
+    def _connection(
+        self, station_id: Any, connected: bool, at: str, tx: Tx, ocpp_version: str | None = None
+    ) -> None:
         ocpp_id = _ocpp_id(station_id, tx)
         if ocpp_id is None:
             return
         tx.execute(
-            "UPDATE cp_stations_v1 SET connected = ?,"
+            "UPDATE cp_stations_v1 SET connected = ?, ocpp_version = COALESCE(?, ocpp_version),"
             " ever_connected = CASE WHEN ? = 1 THEN 1 ELSE ever_connected END WHERE ocpp_id = ?",
-            (int(connected), int(connected), ocpp_id),
+            (int(connected), ocpp_version, int(connected), ocpp_id),
         )
         self._refresh(ocpp_id, None, at, tx)
+
+    def _transaction_started(self, event: Any, tx: Tx) -> None:
+        """A newer transaction on a charge point takes over its phase (2.0.1 status derivation)."""
+        at = to_iso(event.started_at)
+        rows = tx.execute(
+            "UPDATE charge_points_v1 SET transaction_phase = ?, phase_session = ?, phase_at = ?"
+            " WHERE ocpp_id = ? AND connector_id = ? AND (phase_at IS NULL OR phase_at <= ?)"
+            " RETURNING ocpp_id",
+            (event.charging_state, str(event.originator_id), at, event.ocpp_id, event.connector_id, at),
+        )
+        if rows:
+            self._refresh(event.ocpp_id, event.connector_id, at, tx)
+
+    def _phase(self, session: str, at: str, tx: Tx, next_phase: Any) -> None:
+        rows = tx.execute(
+            "SELECT ocpp_id, connector_id, transaction_phase, phase_at FROM charge_points_v1"
+            " WHERE phase_session = ?",
+            (session,),
+        )
+        for ocpp_id, connector_id, current, phase_at in rows:
+            if phase_at is not None and at < phase_at and next_phase(current) != PHASE_ENDED:
+                continue  # a late-delivered state change does not undo a newer one
+            tx.execute(
+                "UPDATE charge_points_v1 SET transaction_phase = ?, phase_at = ?"
+                " WHERE ocpp_id = ? AND connector_id = ?",
+                (next_phase(current), max(at, phase_at or at), ocpp_id, connector_id),
+            )
+            self._refresh(ocpp_id, connector_id, at, tx)
 
     def _status(self, event: Any, tx: Tx) -> None:
         ocpp_id = _ocpp_id(event.originator_id, tx)
@@ -116,24 +165,35 @@ class ChargePointsProjection(Projection):
             " WHERE ocpp_id = ? AND connector_id = ? AND (last_ocpp_at IS NULL OR last_ocpp_at <= ?)",
             (event.ocpp_status, event.error_code, at, ocpp_id, event.connector_id, at),
         )
+        if event.ocpp_status != "Occupied":  # a freed charge point forgets its last transaction
+            tx.execute(
+                "UPDATE charge_points_v1 SET transaction_phase = NULL, phase_session = NULL"
+                " WHERE ocpp_id = ? AND connector_id = ? AND last_ocpp_at = ?",
+                (ocpp_id, event.connector_id, at),
+            )
         self._refresh(ocpp_id, event.connector_id, at, tx)
 
     def _refresh(self, ocpp_id: str, connector_id: int | None, at: str, tx: Tx) -> None:
         """Re-derive the portal status of a station's charge points; `since` moves on change."""
         station = tx.execute(
-            "SELECT ever_connected, connected FROM cp_stations_v1 WHERE ocpp_id = ?", (ocpp_id,)
+            "SELECT ever_connected, connected, ocpp_version FROM cp_stations_v1 WHERE ocpp_id = ?", (ocpp_id,)
         )
-        ever_connected, connected = station[0]
-        sql = "SELECT connector_id, status, last_ocpp_status FROM charge_points_v1 WHERE ocpp_id = ?"
+        ever_connected, connected, ocpp_version = station[0]
+        sql = (
+            "SELECT connector_id, status, last_ocpp_status, transaction_phase FROM charge_points_v1"
+            " WHERE ocpp_id = ?"
+        )
         params: tuple[Any, ...] = (ocpp_id,)
         if connector_id is not None:
             sql += " AND connector_id = ?"
             params += (connector_id,)
-        for number, old, last_ocpp_status in tx.execute(sql, params):
+        for number, old, last_ocpp_status, phase in tx.execute(sql, params):
             new = charge_point_status(
                 ever_connected=bool(ever_connected),
                 connected=bool(connected),
                 last_ocpp_status=last_ocpp_status,
+                ocpp_version=ocpp_version,
+                transaction_phase=phase,
             ).value
             if new != old:
                 tx.execute(

@@ -19,7 +19,8 @@ from cpms.timestamps import parse_iso, to_iso
 
 COLUMNS = (
     "id, site_id, ocpp_id, connector_id, evse_id, transaction_id, started_at, ended_at, state,"
-    " meter_start_wh, meter_stop_wh, last_register_wh, stop_reason, auth_method, card_uid,"
+    " COALESCE(meter_start_wh, first_register_wh), meter_stop_wh, last_register_wh, stop_reason,"
+    " auth_method, card_uid,"
     " card_label, access_group_id, access_group_name, emsp_country_code, emsp_party_id,"
     " payment_reference"
 )
@@ -42,7 +43,9 @@ class SessionsProjection(Projection):
                 started_at TEXT NOT NULL,
                 ended_at TEXT,
                 state TEXT NOT NULL,
-                meter_start_wh DOUBLE PRECISION NOT NULL,
+                meter_start_wh DOUBLE PRECISION,
+                first_register_wh DOUBLE PRECISION,
+                first_register_at TEXT,
                 meter_stop_wh DOUBLE PRECISION,
                 last_register_wh DOUBLE PRECISION,
                 last_register_at TEXT,
@@ -68,15 +71,10 @@ class SessionsProjection(Projection):
     def apply(self, event: Any, tx: Tx) -> None:
         match event:
             case ChargingSession.TransactionStarted():
-                auth = event.authorization
-                emsp = auth.get("emsp") or {}
                 tx.execute(
                     "INSERT INTO sessions_v1 (id, organization_id, site_id, ocpp_id, connector_id, evse_id,"
-                    " transaction_id, started_at, state, meter_start_wh, auth_status, auth_method, id_tag,"
-                    " card_uid, card_label, access_group_id, access_group_name, emsp_country_code,"
-                    " emsp_party_id, payment_reference, listed)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (id) DO NOTHING",
+                    " transaction_id, started_at, state, meter_start_wh, auth_status, listed)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Active', ?, '', 0) ON CONFLICT (id) DO NOTHING",
                     (
                         str(event.originator_id),
                         event.organization_id,
@@ -87,28 +85,33 @@ class SessionsProjection(Projection):
                         event.transaction_id,
                         to_iso(event.started_at),
                         event.meter_start_wh,
-                        auth["status"],
-                        auth.get("method"),
-                        auth.get("id_tag"),
-                        auth.get("card_uid"),
-                        auth.get("card_label"),
-                        auth.get("access_group_id"),
-                        auth.get("access_group_name"),
-                        emsp.get("country_code"),
-                        emsp.get("party_id"),
-                        auth.get("payment_reference"),
-                        int(is_listed(auth)),
                     ),
+                )
+                self._authorized(str(event.originator_id), event.authorization, tx)
+            case ChargingSession.TransactionAuthorized():
+                self._authorized(str(event.originator_id), event.authorization, tx)
+            case ChargingSession.TransactionStartReported():
+                at = to_iso(event.started_at)
+                tx.execute(
+                    "UPDATE sessions_v1 SET started_at = CASE WHEN started_at > ? THEN ? ELSE started_at END,"
+                    " meter_start_wh = COALESCE(?, meter_start_wh) WHERE id = ?",
+                    (at, at, event.meter_start_wh, str(event.originator_id)),
                 )
             case ChargingSession.MeterValuesRecorded():
                 reading = energy_register_wh(event.samples)
                 if reading is not None:
-                    at, wh = to_iso(reading[0]), reading[1]
-                    # Readings can arrive late or out of order: keep the latest by meter time.
+                    at, wh, session = to_iso(reading[0]), reading[1], str(event.originator_id)
+                    # Readings can arrive late or out of order: keep the latest by meter time, and
+                    # the earliest, which stands for the start when a 2.0.1 Started carried none.
                     tx.execute(
                         "UPDATE sessions_v1 SET last_register_wh = ?, last_register_at = ?"
                         " WHERE id = ? AND (last_register_at IS NULL OR last_register_at <= ?)",
-                        (wh, at, str(event.originator_id), at),
+                        (wh, at, session, at),
+                    )
+                    tx.execute(
+                        "UPDATE sessions_v1 SET first_register_wh = ?, first_register_at = ?"
+                        " WHERE id = ? AND (first_register_at IS NULL OR first_register_at > ?)",
+                        (wh, at, session, at),
                     )
             case ChargingSession.TransactionEnded():
                 tx.execute(
@@ -121,6 +124,29 @@ class SessionsProjection(Projection):
                         str(event.originator_id),
                     ),
                 )
+
+    @staticmethod
+    def _authorized(session: str, auth: dict[str, Any], tx: Tx) -> None:
+        emsp = auth.get("emsp") or {}
+        tx.execute(
+            "UPDATE sessions_v1 SET auth_status = ?, auth_method = ?, id_tag = ?, card_uid = ?,"
+            " card_label = ?, access_group_id = ?, access_group_name = ?, emsp_country_code = ?,"
+            " emsp_party_id = ?, payment_reference = ?, listed = ? WHERE id = ?",
+            (
+                auth["status"],
+                auth.get("method"),
+                auth.get("id_tag"),
+                auth.get("card_uid"),
+                auth.get("card_label"),
+                auth.get("access_group_id"),
+                auth.get("access_group_name"),
+                emsp.get("country_code"),
+                emsp.get("party_id"),
+                auth.get("payment_reference"),
+                int(is_listed(auth)),
+                session,
+            ),
+        )
 
 
 # -- queries ------------------------------------------------------------------------------------
@@ -205,7 +231,7 @@ def _session(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
         payment_reference,
     ) = row
     reached = meter_stop if meter_stop is not None else last_register
-    energy = max(0.0, reached - meter_start) if reached is not None else 0.0
+    energy = max(0.0, reached - meter_start) if reached is not None and meter_start is not None else 0.0
     end = parse_iso(ended_at) if ended_at else now
     duration = max(0, int((end - parse_iso(started_at)).total_seconds()))
     return {
