@@ -261,3 +261,47 @@ async def test_malformed_201_frames_get_the_201_callerror_codes(world):
         ]
         reply = await _exchange(ws, [2, "e", "Heartbeat", {}])
         assert reply[:2] == [3, "e"]
+
+
+async def test_an_ocpp21_station_is_served_and_unknown_actions_are_answered(world):
+    from ocpp.v21 import ChargePoint as ChargePoint21
+    from ocpp.v21 import call as call21
+
+    node, api, site_id, _ = world
+    url = f"ws://127.0.0.1:{node.ocpp_port}/ocpp/CS-201"
+    async with websockets.connect(url, subprotocols=["ocpp2.1"]) as ws:
+        assert ws.subprotocol == "ocpp2.1"
+        assert (await _exchange(ws, [2, "u", "NoSuchAction", {}]))[:3] == [4, "u", "NotImplemented"]
+        station = ChargePoint21("CS-201", ws)
+        task = asyncio.create_task(station.start())
+        try:
+            boot = await station.call(
+                call21.BootNotification(
+                    charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp"
+                ),
+                suppress=False,
+            )
+            assert boot.status == "Accepted"
+            await station.call(
+                call21.StatusNotification(
+                    connector_id=1, connector_status="Occupied", evse_id=1, timestamp=at(0)
+                ),
+                suppress=False,
+            )
+            await station.call(
+                call21.TransactionEvent(
+                    event_type="Started",
+                    seq_no=0,
+                    timestamp=at(0),
+                    trigger_reason="Authorized",
+                    transaction_info={"transaction_id": "t21", "charging_state": "Charging"},
+                    id_token={"id_token": "A1B2C3D4", "type": "ISO14443"},
+                    evse={"id": 1},
+                ),
+                suppress=False,
+            )
+            await settled(node)
+            assert (await _sheet(api, site_id))[1] == "Charging"
+            assert [s["transaction_id"] for s in await _sessions(api, site_id)] == ["t21"]
+        finally:
+            task.cancel()

@@ -8,8 +8,10 @@ Every frame a charger sends gets an answer the spec allows: unparseable frames a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,15 +32,44 @@ log = logging.getLogger(__name__)
 ocpp.messages.ASYNC_VALIDATION = False
 
 
+class FrameBudget:
+    """A token bucket per connection. A charger sends one CALL at a time and waits for its
+    answer, so even one flushing its offline queue stays within the burst and the rate; a
+    sustained flood is a fault or an attack, and only that connection pays for it."""
+
+    def __init__(
+        self, rate: float = 100.0, burst: float = 1000.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._rate = rate
+        self._burst = burst
+        self._tokens = burst
+        self._clock = clock
+        self._last = clock()
+
+    def allow(self) -> bool:
+        now = self._clock()
+        self._tokens = min(self._burst, self._tokens + (now - self._last) * self._rate)
+        self._last = now
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+
 class OcppFraming:
     """Mixin for `ocpp` ChargePoint classes; `known_actions` is the version's action set."""
 
     known_actions: frozenset[str]
     on_frame: Callable[[], None] | None = None
+    budget: FrameBudget | None = None
 
     async def route_message(self, raw_msg: Any) -> None:
         if self.on_frame is not None:
             self.on_frame()
+        if self.budget is not None and not self.budget.allow():
+            log.warning("%s: closing the connection, it sends frames faster than allowed", self.id)  # type: ignore[attr-defined]
+            await _close_flooded(self._connection)  # type: ignore[attr-defined]
+            return
         try:
             msg = unpack(raw_msg)
         except OCPPError as error:
@@ -77,6 +108,14 @@ class OcppFraming:
         details = {k: v for k, v in (error.details or {}).items() if k != "ocpp_message"}
         frame = CallError(unique_id, code, error.description or "", details)
         await self._send(frame.to_json())  # type: ignore[attr-defined]
+
+
+async def _close_flooded(connection: Any) -> None:
+    """Send the close frame, but do not wait long for the answer: it sits behind the flood."""
+    try:
+        await asyncio.wait_for(connection.close(1008, "message rate exceeded"), 1.0)
+    except TimeoutError:
+        connection.transport.abort()
 
 
 def _unique_id_of(raw_msg: Any) -> str:

@@ -10,8 +10,10 @@ import logging
 from datetime import datetime
 from typing import Any
 
+from ocpp import v21
 from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
+from ocpp.v21.enums import Action as V21Action
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationStatusEnumType
 
@@ -148,6 +150,15 @@ def _id_token_info(authorization: Authorization) -> dict[str, str]:
         else AuthorizationStatusEnumType.unknown
     )
     return {"status": status}
+
+
+class CentralSystem21(CentralSystem201):
+    """OCPP 2.1 keeps 2.0.1's shapes for every message cpms handles; its own schemas validate."""
+
+    _call = v21.call
+    _call_result = v21.call_result
+    _ocpp_version = "2.1"
+    known_actions = frozenset(action.value for action in V21Action)
 
 
 def charger_time(timestamp: str) -> datetime:
