@@ -103,9 +103,10 @@ class Charger(ChargePoint):
 
 
 @contextlib.asynccontextmanager
-async def connected(node: Node, ocpp_id: str, **connect: Any) -> Any:
-    """A charger connected to the node's gateway, its receive loop running."""
-    url = f"ws://127.0.0.1:{node.ocpp_port}/ocpp/{ocpp_id}"
+async def connected(node: Node, ocpp_id: str, *, url: str | None = None, **connect: Any) -> Any:
+    """A charger connected to the node's gateway, its receive loop running; `url` (with an `ssl`
+    context among the websockets `connect` options) reaches it over wss instead of plain ws."""
+    url = url or f"ws://127.0.0.1:{node.ocpp_port}/ocpp/{ocpp_id}"
     async with websockets.connect(url, subprotocols=["ocpp1.6"], **connect) as ws:  # type: ignore[list-item]
         charger = Charger(ocpp_id, ws)
         task = asyncio.create_task(charger.start())

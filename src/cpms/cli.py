@@ -90,6 +90,8 @@ async def _serve(args: argparse.Namespace) -> None:
     print(f"cpms {' + '.join(roles)} running", flush=True)
     if node.ocpp_port is not None:
         print(f"  OCPP gateway: ws://{settings.host}:{node.ocpp_port}/ocpp/{{ocpp_id}}", flush=True)
+    if node.ocpp_tls_port is not None:
+        print(f"                wss://{settings.host}:{node.ocpp_tls_port}/ocpp/{{ocpp_id}}", flush=True)
     if node.http_port is not None:
         print(f"  HTTP API:     http://{settings.host}:{node.http_port}/api/v1", flush=True)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +17,7 @@ from cpms.api.context import ApiServices
 from cpms.application import ChargingNetwork, Clock, utc_now
 from cpms.gateway.presence import Presence
 from cpms.gateway.server import OcppGateway
+from cpms.gateway.tls import server_context
 from cpms.infra.eventstore import EventStore, open_event_store
 from cpms.infra.settings import Settings
 from cpms.infra.writer import Writer
@@ -61,6 +63,7 @@ class Node:
     presence: Presence
     gateway: OcppGateway | None = None
     ocpp_port: int | None = None
+    ocpp_tls_port: int | None = None
     http_port: int | None = None
     _http: _Uvicorn | None = None
     _http_task: asyncio.Task[None] | None = None
@@ -94,15 +97,20 @@ class Node:
             self.projections.start()
             self._started.append("projections")
         if gateway:
+            tls = self._tls_context()
             await self.presence.start()
             self.gateway = OcppGateway(
                 self.network,
                 self.presence,
                 node_id=self.settings.node_id,
                 heartbeat_interval=self.settings.heartbeat_interval,
+                ssl_context=tls,
             )
             await self._disconnect_stale_sessions()
-            self.ocpp_port = await self.gateway.start(self.settings.host, self.settings.ocpp_port)
+            self.ocpp_port = await self.gateway.start(
+                self.settings.host, self.settings.ocpp_port, tls_port=self.settings.ocpp_tls_port
+            )
+            self.ocpp_tls_port = self.gateway.tls_port
             self._started.append("gateway")
         if api:
             app = create_app(ApiServices(self.network, self.views, self.projections))
@@ -141,6 +149,13 @@ class Node:
         self._started.clear()
         self.views.close()
         self.store.close()
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """wss beside ws when a certificate is configured; only the gateway role loads it."""
+        settings = self.settings
+        if settings.tls_cert is None or settings.tls_key is None:
+            return None
+        return server_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
 
     async def _disconnect_stale_sessions(self) -> None:
         """Sessions this node held when it last stopped uncleanly are over: record that."""

@@ -198,3 +198,20 @@ async def test_disconnect_is_recorded_when_the_charger_goes_away(start_node):
         assert (await api.get("/stations/CP-GONE")).json()["connection"] == "Disconnected"
 
     await eventually(disconnected)
+
+
+async def test_a_flooding_connection_is_closed_and_others_keep_working(start_node):
+    node = await start_node()
+    api, site = await _station(node, "CP-FLOOD")
+    await commission(api, site["id"], "CP-CALM", connectors=1)
+    async with await _raw(node, "CP-FLOOD") as flood, connected(node, "CP-CALM") as calm:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            for n in range(5000):
+                await flood.send(json.dumps([2, f"f{n}", "Heartbeat", {}]))
+            while True:  # drain answers until the server closes on us
+                await asyncio.wait_for(flood.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        await calm.status(1, "Charging")
+        await settled(node)
+        rows = (await api.get(f"/sites/{site['id']}/charge-points")).json()["items"]
+        assert {r["ocpp_id"]: r["status"] for r in rows}["CP-CALM"] == "Charging"

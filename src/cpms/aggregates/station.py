@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -17,6 +18,16 @@ OCPP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:*+|@\-]{1,48}$")
 MAX_CONNECTORS = 64
 PASSWORD_LENGTH = (16, 40)
 
+# OCPP security profiles (OCPP 1.6 security whitepaper, OCPP 2.0.1 part 2 A00): how a station
+# proves who it is at the websocket handshake.
+NO_AUTHENTICATION = 0  # plain ws, identity in the URL only
+BASIC_AUTH = 1  # HTTP basic auth over plain ws
+BASIC_AUTH_TLS = 2  # HTTP basic auth over TLS (wss)
+CLIENT_CERTIFICATE = 3  # TLS with a client certificate whose subject CN is the serial number
+SECURITY_PROFILES = (NO_AUTHENTICATION, BASIC_AUTH, BASIC_AUTH_TLS, CLIENT_CERTIFICATE)
+PASSWORD_PROFILES = (BASIC_AUTH, BASIC_AUTH_TLS)
+TLS_PROFILES = (BASIC_AUTH_TLS, CLIENT_CERTIFICATE)
+
 
 def station_id(ocpp_id: str) -> UUID:
     """Stations are addressed by their OCPP identity, unique system-wide."""
@@ -28,6 +39,12 @@ class Station(Aggregate):
     access_group_ids = ()
     roaming_enabled = False
     scan2pay_enabled = False
+
+    @cached_property
+    def security_profile(self) -> int:
+        """Fallback for snapshots taken before security profiles existed (an instance attribute,
+        set when the station is commissioned, shadows it)."""
+        return legacy_security_profile(self.password_hash)
 
     @staticmethod
     def create_id(ocpp_id: str) -> UUID:
@@ -45,6 +62,7 @@ class Station(Aggregate):
         connectors: Any = 2,
         evse_ids: Any = None,
         password: Any = None,
+        security_profile: Any = None,
         occurred_at: datetime,
     ) -> Station:
         ocpp_id = parse_ocpp_id(ocpp_id)
@@ -52,6 +70,7 @@ class Station(Aggregate):
             raise InvalidValue("connectors must be an integer")
         if not 1 <= connectors <= MAX_CONNECTORS:
             raise InvalidValue(f"connectors must be between 1 and {MAX_CONNECTORS}")
+        profile = _security_profile(security_profile, has_password=password is not None)
         return cls(
             ocpp_id=ocpp_id,
             organization_id=organization_id,
@@ -61,6 +80,7 @@ class Station(Aggregate):
             connectors=connectors,
             evse_ids=_evse_ids(evse_ids, connectors),
             password_hash=None if password is None else hash_password(_password(password)),
+            security_profile=profile,
             occurred_at=occurred_at,
         )
 
@@ -76,6 +96,7 @@ class Station(Aggregate):
         evse_ids: list[str | None],
         password_hash: str | None,
         occurred_at: datetime,
+        security_profile: int | None = None,  # absent from events stored before profiles existed
     ) -> None:
         self.ocpp_id = ocpp_id
         self.organization_id = organization_id
@@ -85,6 +106,9 @@ class Station(Aggregate):
         self.connectors = connectors
         self.evse_ids = evse_ids
         self.password_hash = password_hash
+        self.security_profile = (
+            legacy_security_profile(password_hash) if security_profile is None else security_profile
+        )
         self.connected = False
         self.connection_node: str | None = None
         self.access_group_ids: list[str] = []
@@ -227,6 +251,12 @@ class Station(Aggregate):
         return None
 
 
+def legacy_security_profile(password_hash: str | None) -> int:
+    """What a station commissioned before security profiles existed was held to: basic auth over
+    plain ws when it had a password, nothing otherwise."""
+    return BASIC_AUTH if password_hash is not None else NO_AUTHENTICATION
+
+
 def parse_ocpp_id(value: Any) -> str:
     if not isinstance(value, str) or not OCPP_ID_PATTERN.fullmatch(value):
         raise InvalidValue("ocpp_id must be 1 to 48 characters of letters, digits and . _ : * + | @ -")
@@ -250,6 +280,21 @@ def _evse_ids(value: Any, connectors: int) -> list[str | None]:
     if len(set(evse_ids)) != len(evse_ids):
         raise InvalidValue("evse_ids must be distinct")
     return list(evse_ids)
+
+
+def _security_profile(value: Any, *, has_password: bool) -> int:
+    """The profile asked for, or the one the password implies; a password is required exactly by
+    the basic-auth profiles (0 has no authentication, 3 proves identity with a certificate)."""
+    if value is None:
+        return BASIC_AUTH if has_password else NO_AUTHENTICATION
+    if isinstance(value, bool) or not isinstance(value, int) or value not in SECURITY_PROFILES:
+        raise InvalidValue("security_profile must be one of the integers 0, 1, 2, 3")
+    if value in PASSWORD_PROFILES and not has_password:
+        raise InvalidValue(f"security_profile {value} (HTTP basic auth) needs a password")
+    if value not in PASSWORD_PROFILES and has_password:
+        what = "a client certificate" if value == CLIENT_CERTIFICATE else "no authentication"
+        raise InvalidValue(f"security_profile {value} uses {what} and takes no password")
+    return value
 
 
 def _password(value: Any) -> str:

@@ -49,6 +49,14 @@ SESSION_FILTERS = [
     {"name": "state", "in": "query", "schema": {"enum": ["Active", "Completed"]}},
 ]
 NULLABLE_TEXT = {"type": ["string", "null"]}
+SECURITY_PROFILE = {
+    "enum": [0, 1, 2, 3],
+    "description": (
+        "OCPP security profile the gateway holds the station to: 0 no authentication (ws), 1 HTTP"
+        " basic auth (ws), 2 basic auth over TLS (wss), 3 TLS client certificate whose subject CN"
+        " is the serial number (wss). Default: 1 with a password, else 0"
+    ),
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -117,7 +125,13 @@ SCHEMAS: dict[str, Any] = {
             "plan": {"type": "string"},
             "connectors": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2},
             "evse_ids": {"type": "array", "items": {"type": "string"}},
-            "password": {"type": "string", "minLength": 16, "maxLength": 40},
+            "password": {
+                "type": "string",
+                "minLength": 16,
+                "maxLength": 40,
+                "description": "OCPP basic-auth password, required by security profiles 1 and 2 only",
+            },
+            "security_profile": SECURITY_PROFILE,
         },
         "additionalProperties": False,
     },
@@ -135,6 +149,7 @@ SCHEMAS: dict[str, Any] = {
             "firmware_version": NULLABLE_TEXT,
             "connection": {"enum": ["Connected", "Disconnected"]},
             "ocpp_version": NULLABLE_TEXT,
+            "security_profile": SECURITY_PROFILE,
             "commissioned_at": ISO,
             "last_seen": {"type": ["string", "null"], "format": "date-time"},
         },

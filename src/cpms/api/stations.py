@@ -22,6 +22,7 @@ COMMISSION_FIELDS = {
     "connectors",
     "evse_ids",
     "password",
+    "security_profile",
 }
 
 

@@ -15,11 +15,14 @@ from cpms.infra.writer import UnitOfWork
 
 @dataclass(frozen=True)
 class StationAccess:
-    """What the gateway needs at the handshake."""
+    """What the gateway needs at the handshake: which security profile the station is held to,
+    and what proves its identity (the password's hash; the serial number a certificate names)."""
 
     ocpp_id: str
     organization_id: str
     password_hash: str | None
+    serial_number: str
+    security_profile: int
 
 
 class StationCommands(Commands):
@@ -35,6 +38,7 @@ class StationCommands(Commands):
         connectors: Any = 2,
         evse_ids: Any = None,
         password: Any = None,
+        security_profile: Any = None,
     ) -> Written:
         """Commission a station on an existing site, or on a new one created with it."""
         if (site_id is None) == (site is None):
@@ -68,6 +72,7 @@ class StationCommands(Commands):
                 connectors=connectors,
                 evse_ids=evse_ids,
                 password=password,
+                security_profile=security_profile,
                 occurred_at=now,
             )
             uow.add(station)
@@ -84,7 +89,13 @@ class StationCommands(Commands):
         station = await self._load(station_id(ocpp_id))
         if not isinstance(station, Station):
             return None
-        return StationAccess(station.ocpp_id, station.organization_id, station.password_hash)
+        return StationAccess(
+            ocpp_id=station.ocpp_id,
+            organization_id=station.organization_id,
+            password_hash=station.password_hash,
+            serial_number=station.serial_number,
+            security_profile=station.security_profile,
+        )
 
     # -- what chargers report ----------------------------------------------------------------
 

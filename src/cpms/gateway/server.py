@@ -20,14 +20,17 @@ from websockets.http11 import Request, Response
 
 from cpms.aggregates.credentials import verify_password
 from cpms.application import ChargingNetwork, StationAccess
+from cpms.gateway.framing import FrameBudget
 from cpms.gateway.presence import Presence
+from cpms.gateway.security import common_name, needs_password, transport_refusal
 from cpms.gateway.v16 import CentralSystem16
-from cpms.gateway.v201 import CentralSystem201
+from cpms.gateway.v201 import CentralSystem21, CentralSystem201
 
 log = logging.getLogger(__name__)
 
 PATH = re.compile(r"^/ocpp/([^/?#]+)/?$")
-CENTRAL_SYSTEMS = {"ocpp2.0.1": CentralSystem201, "ocpp1.6": CentralSystem16}
+# In order of preference: 2.0.1 is the mature one; 2.1 is welcome; 1.6 for the installed base.
+CENTRAL_SYSTEMS = {"ocpp2.0.1": CentralSystem201, "ocpp2.1": CentralSystem21, "ocpp1.6": CentralSystem16}
 SUBPROTOCOLS = list(CENTRAL_SYSTEMS)  # in order of preference
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -48,11 +51,25 @@ class OcppGateway:
         self._heartbeat_interval = heartbeat_interval
         self._ssl = ssl_context
         self._server: Server | None = None
+        self._tls_server: Server | None = None
         self._sessions: dict[str, ServerConnection] = {}
         self.port: int | None = None
+        self.tls_port: int | None = None
 
-    async def start(self, host: str, port: int) -> int:
-        self._server = await serve(
+    async def start(self, host: str, port: int, *, tls_port: int = 9443) -> int:
+        """Serve plain ws on `port` and, given a TLS context, wss on `tls_port` as well: one
+        handshake for both, which holds each station to its security profile's transport."""
+        self._server = await self._serve(host, port, None)
+        self.port = self._server.sockets[0].getsockname()[1]
+        log.info("OCPP gateway listening on %s:%d (ws)", host, self.port)
+        if self._ssl is not None:
+            self._tls_server = await self._serve(host, tls_port, self._ssl)
+            self.tls_port = self._tls_server.sockets[0].getsockname()[1]
+            log.info("OCPP gateway listening on %s:%d (wss)", host, self.tls_port)
+        return self.port
+
+    async def _serve(self, host: str, port: int, tls: ssl.SSLContext | None) -> Server:
+        return await serve(
             self._session,
             host,
             port,
@@ -60,20 +77,18 @@ class OcppGateway:
             select_subprotocol=_select_subprotocol,
             process_request=self._handshake,
             max_size=MAX_FRAME_BYTES,
-            ssl=self._ssl,
+            ssl=tls,
             ping_interval=60,
             ping_timeout=60,
         )
-        self.port = self._server.sockets[0].getsockname()[1]
-        log.info("OCPP gateway listening on %s:%d", host, self.port)
-        return self.port
 
     async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()  # closes every session; each records its StationDisconnected
-        await self._server.wait_closed()
-        self._server = None
+        servers = [server for server in (self._server, self._tls_server) if server is not None]
+        for server in servers:
+            server.close()  # closes every session; each records its StationDisconnected
+        for server in servers:
+            await server.wait_closed()
+        self._server = self._tls_server = None
 
     @property
     def connected(self) -> list[str]:
@@ -90,8 +105,19 @@ class OcppGateway:
         if access is None:
             log.warning("refused unknown station %r from %s", ocpp_id, connection.remote_address)
             return _refuse(connection, HTTPStatus.NOT_FOUND, f"unknown station {ocpp_id}")
-        if access.password_hash is not None and not await _authorized(access, request.headers):
-            log.warning("refused station %r: bad or missing credentials", ocpp_id)
+        tls = connection.transport.get_extra_info("ssl_object")
+        refusal = transport_refusal(
+            access.security_profile,
+            ocpp_id=access.ocpp_id,
+            serial_number=access.serial_number,
+            over_tls=tls is not None,
+            client_cn=None if tls is None else common_name(tls.getpeercert()),
+        )
+        if refusal is not None:
+            log.warning("refused at the handshake: %s (from %s)", refusal, connection.remote_address)
+            return _refuse(connection, HTTPStatus.UNAUTHORIZED, "refused by the station's security profile")
+        if needs_password(access.security_profile) and not await _authorized(access, request.headers):
+            log.warning("refused station %r: bad or missing basic-auth credentials", ocpp_id)
             response = _refuse(connection, HTTPStatus.UNAUTHORIZED, "credentials required")
             response.headers["WWW-Authenticate"] = 'Basic realm="cpms"'
             return response
@@ -131,6 +157,7 @@ class OcppGateway:
             ocpp_id, connection, self._network, heartbeat_interval=self._heartbeat_interval
         )
         charge_point.on_frame = lambda: self._presence.seen(ocpp_id)
+        charge_point.budget = FrameBudget()
         reason = "Connection closed"
         try:
             await charge_point.start()
@@ -166,7 +193,7 @@ def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> R
 
 
 async def _authorized(access: StationAccess, headers: Headers) -> bool:
-    """Security profile 1/2: HTTP basic auth whose username is the station's OCPP identity."""
+    """Security profiles 1 and 2: HTTP basic auth whose username is the station's OCPP identity."""
     header = headers.get("Authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:

@@ -87,6 +87,19 @@ class Settings:
     http_port: int = 8000
     heartbeat_interval: int = 300
     node_id: str = "embedded"
+    # TLS for the OCPP gateway (security profiles 2 and 3): with a certificate and key, wss is
+    # served on ocpp_tls_port beside plain ws on ocpp_port; with a client CA, stations may present
+    # certificates it signed (profile 3).
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None
+    ocpp_tls_port: int = 9443
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise SettingsError("CPMS_TLS_CERT and CPMS_TLS_KEY must be set together (or neither)")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise SettingsError("CPMS_TLS_CLIENT_CA needs CPMS_TLS_CERT and CPMS_TLS_KEY (wss) as well")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -99,7 +112,16 @@ class Settings:
             http_port=_int(env, "CPMS_HTTP_PORT", 8000, 0, 65535),
             heartbeat_interval=_int(env, "CPMS_HEARTBEAT_INTERVAL", 300, 1, 86400),
             node_id=env.get("CPMS_NODE_ID") or socket.gethostname(),
+            tls_cert=_path(env, "CPMS_TLS_CERT"),
+            tls_key=_path(env, "CPMS_TLS_KEY"),
+            tls_client_ca=_path(env, "CPMS_TLS_CLIENT_CA"),
+            ocpp_tls_port=_int(env, "CPMS_OCPP_TLS_PORT", 9443, 0, 65535),
         )
+
+
+def _path(env: Mapping[str, str], name: str) -> Path | None:
+    raw = env.get(name)
+    return Path(raw) if raw else None
 
 
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

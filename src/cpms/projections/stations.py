@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from cpms.aggregates.station import Station
+from cpms.aggregates.station import Station, legacy_security_profile
 from cpms.projections.base import Projection
 from cpms.projections.paging import decode_cursor, page
 from cpms.projections.store import Tx, ViewStore
@@ -17,7 +17,7 @@ from cpms.timestamps import to_iso
 COLUMNS = (
     "s.ocpp_id, s.serial_number, s.site_id, s.plan, s.connectors, s.evse_ids, s.vendor, s.model,"
     " s.firmware_version, s.connection, s.ocpp_version, s.commissioned_at, s.last_seen,"
-    " p.last_seen"
+    " p.last_seen, s.security_profile"
 )
 
 
@@ -36,6 +36,7 @@ class StationsProjection(Projection):
                 plan TEXT NOT NULL,
                 connectors INTEGER NOT NULL,
                 evse_ids TEXT NOT NULL,
+                security_profile INTEGER NOT NULL,
                 vendor TEXT,
                 model TEXT,
                 firmware_version TEXT,
@@ -54,8 +55,8 @@ class StationsProjection(Projection):
             case Station.StationCommissioned():
                 tx.execute(
                     "INSERT INTO stations_v1 (ocpp_id, station_id, organization_id, site_id,"
-                    " serial_number, plan, connectors, evse_ids, connection, commissioned_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Disconnected', ?)"
+                    " serial_number, plan, connectors, evse_ids, security_profile, connection,"
+                    " commissioned_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'Disconnected', ?)"
                     " ON CONFLICT (ocpp_id) DO NOTHING",
                     (
                         event.ocpp_id,
@@ -66,6 +67,7 @@ class StationsProjection(Projection):
                         event.plan,
                         event.connectors,
                         orjson.dumps(event.evse_ids).decode(),
+                        _security_profile(event),
                         to_iso(event.occurred_at),
                     ),
                 )
@@ -97,6 +99,12 @@ class StationsProjection(Projection):
             " WHERE station_id = ?",
             (*changes.values(), seen, seen, station_id),
         )
+
+
+def _security_profile(commissioned: Any) -> int:
+    """Events stored before security profiles existed do not carry one."""
+    profile = getattr(commissioned, "security_profile", None)
+    return legacy_security_profile(commissioned.password_hash) if profile is None else int(profile)
 
 
 def create_presence_table(tx: Tx) -> None:
@@ -166,6 +174,7 @@ def _station(row: tuple[Any, ...]) -> dict[str, Any]:
         "firmware_version": row[8],
         "connection": row[9],
         "ocpp_version": row[10],
+        "security_profile": row[14],
         "commissioned_at": row[11],
         "last_seen": last_seen,
     }
