@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import ocpp.messages
@@ -20,11 +21,15 @@ from ocpp.exceptions import (
     FormatViolationError,
     NotSupportedError,
     OCPPError,
+    PropertyConstraintViolationError,
 )
 from ocpp.exceptions import (
     NotImplementedError as OcppNotImplemented,
 )
 from ocpp.messages import CallError, MessageType, unpack
+
+from cpms.application import ChargingNetwork
+from cpms.timestamps import parse_iso
 
 log = logging.getLogger(__name__)
 
@@ -127,3 +132,25 @@ def _unique_id_of(raw_msg: Any) -> str:
     if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
         return frame[1]
     return "-1"
+
+
+class CentralSystem(OcppFraming):
+    """What the handlers of every OCPP version share: the network they report to, the
+    heartbeat interval they hand out, and how they read a charger's timestamps."""
+
+    def __init__(
+        self, ocpp_id: str, connection: Any, network: ChargingNetwork, *, heartbeat_interval: int
+    ) -> None:
+        super().__init__(ocpp_id, connection)  # type: ignore[call-arg]
+        self._network = network
+        self._heartbeat_interval = heartbeat_interval
+
+
+def charger_time(timestamp: str) -> datetime:
+    """A charger's own timestamp; an unreadable one is a constraint violation, not a crash."""
+    try:
+        return parse_iso(timestamp)
+    except ValueError:
+        raise PropertyConstraintViolationError(
+            description=f"timestamp {timestamp!r} is not ISO 8601"
+        ) from None

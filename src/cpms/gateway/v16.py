@@ -15,22 +15,15 @@ from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 from cpms.aggregates.authorization import Authorization
 from cpms.aggregates.charging_session import parse_samples
 from cpms.aggregates.errors import InvalidValue, NotFound
-from cpms.application import ChargingNetwork, utc_now
-from cpms.gateway.framing import OcppFraming
-from cpms.timestamps import parse_iso, to_iso
+from cpms.application import utc_now
+from cpms.gateway.framing import CentralSystem, charger_time
+from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
 
 
-class CentralSystem16(OcppFraming, ChargePoint):
+class CentralSystem16(CentralSystem, ChargePoint):
     known_actions = frozenset(action.value for action in Action)
-
-    def __init__(
-        self, ocpp_id: str, connection: Any, network: ChargingNetwork, *, heartbeat_interval: int
-    ) -> None:
-        super().__init__(ocpp_id, connection)
-        self._network = network
-        self._heartbeat_interval = heartbeat_interval
 
     @on(Action.boot_notification)
     async def on_boot_notification(
@@ -99,8 +92,7 @@ class CentralSystem16(OcppFraming, ChargePoint):
         timestamp: str,
         reservation_id: int | None = None,
     ) -> call_result.StartTransaction:
-        started_at = _charger_time(timestamp)
-        assert started_at is not None
+        started_at = charger_time(timestamp)
         content = orjson.dumps([connector_id, id_tag, meter_start, timestamp, reservation_id]).decode()
         try:
             transaction_id, authorization = await self._network.start_transaction(
@@ -145,8 +137,7 @@ class CentralSystem16(OcppFraming, ChargePoint):
         reason: str | None = None,
         transaction_data: list[dict[str, Any]] | None = None,
     ) -> call_result.StopTransaction:
-        ended_at = _charger_time(timestamp)
-        assert ended_at is not None
+        ended_at = charger_time(timestamp)
         samples = _samples(transaction_data or [])
         try:
             authorization = await self._network.stop_transaction(
@@ -175,18 +166,11 @@ def _id_tag_info(authorization: Authorization) -> dict[str, str]:
 
 def _samples(meter_values: list[dict[str, Any]]) -> list[dict[str, Any]]:
     try:
-        return parse_samples(meter_values, _charger_time)
+        return parse_samples(meter_values, charger_time)
     except InvalidValue as error:
         raise PropertyConstraintViolationError(description=str(error)) from None
 
 
 def _charger_time(timestamp: str | None) -> datetime | None:
-    """The charger's own timestamp; an unreadable one is a constraint violation, not a crash."""
-    if timestamp is None:
-        return None
-    try:
-        return parse_iso(timestamp)
-    except ValueError:
-        raise PropertyConstraintViolationError(
-            description=f"timestamp {timestamp!r} is not ISO 8601"
-        ) from None
+    """1.6 makes some timestamps optional: absent means now, as the application reads it."""
+    return None if timestamp is None else charger_time(timestamp)

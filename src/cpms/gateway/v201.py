@@ -7,7 +7,6 @@ the charge point number and the connector id is kept beside it.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
 from typing import Any
 
 from ocpp import v21
@@ -20,22 +19,15 @@ from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationSta
 from cpms.aggregates.authorization import Authorization
 from cpms.aggregates.charging_session import parse_samples
 from cpms.aggregates.errors import InvalidValue
-from cpms.application import ChargingNetwork, utc_now
-from cpms.gateway.framing import OcppFraming
-from cpms.timestamps import parse_iso, to_iso
+from cpms.application import utc_now
+from cpms.gateway.framing import CentralSystem, charger_time
+from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
 
 
-class CentralSystem201(OcppFraming, ChargePoint):
+class CentralSystem201(CentralSystem, ChargePoint):
     known_actions = frozenset(action.value for action in Action)
-
-    def __init__(
-        self, ocpp_id: str, connection: Any, network: ChargingNetwork, *, heartbeat_interval: int
-    ) -> None:
-        super().__init__(ocpp_id, connection)
-        self._network = network
-        self._heartbeat_interval = heartbeat_interval
 
     @on(Action.boot_notification)
     async def on_boot_notification(
@@ -159,12 +151,3 @@ class CentralSystem21(CentralSystem201):
     _call_result = v21.call_result
     _ocpp_version = "2.1"
     known_actions = frozenset(action.value for action in V21Action)
-
-
-def charger_time(timestamp: str) -> datetime:
-    try:
-        return parse_iso(timestamp)
-    except ValueError:
-        raise PropertyConstraintViolationError(
-            description=f"timestamp {timestamp!r} is not ISO 8601"
-        ) from None

@@ -6,7 +6,7 @@ from typing import Any
 
 from cpms.aggregates.access_group import AccessGroup
 from cpms.projections.base import Projection
-from cpms.projections.paging import decode_cursor, page
+from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx
 from cpms.timestamps import to_iso
 
@@ -89,13 +89,15 @@ def list_groups(
     tx: Tx, organization_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     sql = f"SELECT {COLUMNS} FROM access_groups_v1 g WHERE g.organization_id = ?"
-    params: list[Any] = [organization_id]
-    if cursor is not None:
-        params += decode_cursor(cursor, 2)
-        sql += " AND (g.created_at, g.id) > (?, ?)"
-    sql += " ORDER BY g.created_at, g.id LIMIT ?"
-    params.append(limit + 1)
-    rows, next_cursor = page(tx.execute(sql, params), limit, lambda r: [r[2], r[0]])
+    rows, next_cursor = keyset_page(
+        tx,
+        sql,
+        [organization_id],
+        order_by=("g.created_at", "g.id"),
+        key_of=lambda r: [r[2], r[0]],
+        limit=limit,
+        cursor=cursor,
+    )
     return [_group(r) for r in rows], next_cursor
 
 

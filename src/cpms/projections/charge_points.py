@@ -20,7 +20,7 @@ from cpms.aggregates.charge_point import (
 from cpms.aggregates.charging_session import ChargingSession
 from cpms.aggregates.station import Station
 from cpms.projections.base import Projection
-from cpms.projections.paging import decode_cursor, page
+from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx
 from cpms.timestamps import to_iso
 
@@ -219,14 +219,15 @@ def sheet(
         "SELECT ocpp_id, connector_id, evse_id, status, since, error_code, last_ocpp_status"
         " FROM charge_points_v1 WHERE organization_id = ? AND site_id = ?"
     )
-    params: list[Any] = [organization_id, site_id]
-    if cursor is not None:
-        after_ocpp_id, after_connector = decode_cursor(cursor, 2)
-        sql += " AND (ocpp_id, connector_id) > (?, ?)"
-        params += [after_ocpp_id, after_connector]
-    sql += " ORDER BY ocpp_id, connector_id LIMIT ?"
-    params.append(limit + 1)
-    rows, next_cursor = page(tx.execute(sql, params), limit, lambda r: [r[0], r[1]])
+    rows, next_cursor = keyset_page(
+        tx,
+        sql,
+        [organization_id, site_id],
+        order_by=("ocpp_id", "connector_id"),
+        key_of=lambda r: [r[0], r[1]],
+        limit=limit,
+        cursor=cursor,
+    )
     return [
         {
             "ocpp_id": r[0],

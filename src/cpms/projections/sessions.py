@@ -13,7 +13,7 @@ from typing import Any
 from cpms.aggregates.authorization import is_listed
 from cpms.aggregates.charging_session import ChargingSession, energy_register_wh
 from cpms.projections.base import Projection
-from cpms.projections.paging import decode_cursor, page
+from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx
 from cpms.timestamps import parse_iso, to_iso
 
@@ -176,12 +176,16 @@ def list_sessions(
     if state is not None:
         sql += " AND state = ?"
         params.append(state)
-    if cursor is not None:
-        sql += " AND (started_at, id) < (?, ?)"
-        params += decode_cursor(cursor, 2)
-    sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
-    params.append(limit + 1)
-    rows, next_cursor = page(tx.execute(sql, params), limit, lambda r: [r[6], r[0]])
+    rows, next_cursor = keyset_page(
+        tx,
+        sql,
+        params,
+        order_by=("started_at", "id"),
+        key_of=lambda r: [r[6], r[0]],
+        limit=limit,
+        cursor=cursor,
+        descending=True,
+    )
     return [_session(r, now) for r in rows], next_cursor
 
 

@@ -8,7 +8,7 @@ from cpms.aggregates.site import Site
 from cpms.aggregates.station import Station
 from cpms.projections import charge_points
 from cpms.projections.base import Projection
-from cpms.projections.paging import decode_cursor, page
+from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx
 from cpms.timestamps import to_iso
 
@@ -100,13 +100,15 @@ def list_sites(
     tx: Tx, organization_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     sql = f"SELECT {COLUMNS} FROM sites_v1 WHERE organization_id = ?"
-    params: list[Any] = [organization_id]
-    if cursor is not None:
-        params += decode_cursor(cursor, 2)
-        sql += " AND (created_at, id) > (?, ?)"
-    sql += " ORDER BY created_at, id LIMIT ?"
-    params.append(limit + 1)
-    rows, next_cursor = page(tx.execute(sql, params), limit, lambda r: [r[7], r[0]])
+    rows, next_cursor = keyset_page(
+        tx,
+        sql,
+        [organization_id],
+        order_by=("created_at", "id"),
+        key_of=lambda r: [r[7], r[0]],
+        limit=limit,
+        cursor=cursor,
+    )
     states = charge_points.site_states(tx, [r[0] for r in rows])
     return [_site(r, states[r[0]].value) for r in rows], next_cursor
 

@@ -10,7 +10,7 @@ import orjson
 
 from cpms.aggregates.station import Station, legacy_security_profile
 from cpms.projections.base import Projection
-from cpms.projections.paging import decode_cursor, page
+from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx, ViewStore
 from cpms.timestamps import to_iso
 
@@ -142,12 +142,9 @@ def list_stations(
     if site_id is not None:
         sql += " AND s.site_id = ?"
         params.append(site_id)
-    if cursor is not None:
-        sql += " AND s.ocpp_id > ?"
-        params += decode_cursor(cursor, 1)
-    sql += " ORDER BY s.ocpp_id LIMIT ?"
-    params.append(limit + 1)
-    rows, next_cursor = page(tx.execute(sql, params), limit, lambda r: [r[0]])
+    rows, next_cursor = keyset_page(
+        tx, sql, params, order_by=("s.ocpp_id",), key_of=lambda r: [r[0]], limit=limit, cursor=cursor
+    )
     return [_station(r) for r in rows], next_cursor
 
 
