@@ -6,7 +6,7 @@ Chargers report the same card in different cases, so cards are matched by a norm
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate, event
 
@@ -31,6 +31,11 @@ def normalize_uid(uid: str) -> str:
 
 
 class AccessGroup(Aggregate):
+    if TYPE_CHECKING:  # classes that eventsourcing's @event creates at runtime; projections match on them
+        AccessGroupCreated: type[Any]
+        CardAddedToGroup: type[Any]
+        CardRemovedFromGroup: type[Any]
+
     @classmethod
     def create(cls, organization_id: str, name: Any, occurred_at: datetime) -> AccessGroup:
         return cls(organization_id=organization_id, name=_name(name), occurred_at=occurred_at)

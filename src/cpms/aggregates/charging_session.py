@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -38,6 +38,14 @@ class ChargingSession(Aggregate):
     """One transaction. On 1.6 its messages come in order; on 2.0.1 TransactionEvents may not:
     whichever arrives first opens the session, and each later one adds what it tells. Every
     event of a 2.0.1 message carries its `seq_no`, so a retried message changes nothing."""
+
+    if TYPE_CHECKING:  # classes that eventsourcing's @event creates at runtime; projections match on them
+        TransactionStarted: type[Any]
+        MeterValuesRecorded: type[Any]
+        TransactionAuthorized: type[Any]
+        TransactionStartReported: type[Any]
+        ChargingStateChanged: type[Any]
+        TransactionEnded: type[Any]
 
     @staticmethod
     def create_id(ocpp_id: str, transaction_id: str) -> UUID:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate, event
 
@@ -37,6 +37,10 @@ class Address:
 
 
 class Site(Aggregate):
+    if TYPE_CHECKING:  # classes that eventsourcing's @event creates at runtime; projections match on them
+        SiteCreated: type[Any]
+        SiteUpdated: type[Any]
+
     @classmethod
     def create(
         cls,

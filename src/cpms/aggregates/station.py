@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -35,6 +36,17 @@ def station_id(ocpp_id: str) -> UUID:
 
 
 class Station(Aggregate):
+    if TYPE_CHECKING:  # classes that eventsourcing's @event creates at runtime; projections match on them
+        StationCommissioned: type[Any]
+        StationBooted: type[Any]
+        StationConnected: type[Any]
+        StationDisconnected: type[Any]
+        StatusNotification: type[Any]
+        StationConfigured: type[Any]
+        AuthorizationRequested: type[Any]
+        # Only declared: a class annotation would make eventsourcing process Station as a dataclass.
+        access_group_ids: Sequence[str]
+
     # Fallbacks for snapshots taken before configuration existed.
     access_group_ids = ()
     roaming_enabled = False
@@ -111,7 +123,7 @@ class Station(Aggregate):
         )
         self.connected = False
         self.connection_node: str | None = None
-        self.access_group_ids: list[str] = []
+        self.access_group_ids = []
         self.roaming_enabled = False
         self.scan2pay_enabled = False
 

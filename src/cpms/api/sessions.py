@@ -55,7 +55,7 @@ async def _site_and_filters(request: Request) -> tuple[str, str, dict[str, Any]]
     org = await organization(request)
     site_id = uuid_param(request.path_params["site_id"], "site")
     query = request.query_params
-    filters = {
+    filters: dict[str, Any] = {
         "started_from": _instant(query.get("from"), "from"),
         "started_before": _instant(query.get("to"), "to"),
         "state": query.get("state"),

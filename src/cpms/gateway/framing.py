@@ -92,14 +92,14 @@ class OcppFraming:
             return
         if msg.action not in self.route_map:  # type: ignore[attr-defined]
             if msg.action in self.known_actions:
-                error: OCPPError = NotSupportedError(
+                refusal: OCPPError = NotSupportedError(
                     description=f"{msg.action} is not supported by this central system"
                 )
             else:
-                error = OcppNotImplemented(
+                refusal = OcppNotImplemented(
                     description=f"{msg.action} is not an action of OCPP {self._ocpp_version}"  # type: ignore[attr-defined]
                 )
-            await self._send_error(msg.unique_id, error)
+            await self._send_error(msg.unique_id, refusal)
             return
         try:
             await self._handle_call(msg)  # type: ignore[attr-defined]

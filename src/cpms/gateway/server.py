@@ -17,6 +17,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from cpms.aggregates.credentials import verify_password
 from cpms.application import ChargingNetwork, StationAccess
@@ -30,8 +31,12 @@ log = logging.getLogger(__name__)
 
 PATH = re.compile(r"^/ocpp/([^/?#]+)/?$")
 # In order of preference: 2.0.1 is the mature one; 2.1 is welcome; 1.6 for the installed base.
-CENTRAL_SYSTEMS = {"ocpp2.0.1": CentralSystem201, "ocpp2.1": CentralSystem21, "ocpp1.6": CentralSystem16}
-SUBPROTOCOLS = list(CENTRAL_SYSTEMS)  # in order of preference
+CENTRAL_SYSTEMS: dict[str, type[CentralSystem201 | CentralSystem16]] = {
+    "ocpp2.0.1": CentralSystem201,
+    "ocpp2.1": CentralSystem21,
+    "ocpp1.6": CentralSystem16,
+}
+SUBPROTOCOLS = [Subprotocol(name) for name in CENTRAL_SYSTEMS]  # in order of preference
 MAX_FRAME_BYTES = 64 * 1024
 
 
@@ -73,7 +78,7 @@ class OcppGateway:
             self._session,
             host,
             port,
-            subprotocols=SUBPROTOCOLS,  # type: ignore[arg-type]
+            subprotocols=SUBPROTOCOLS,
             select_subprotocol=_select_subprotocol,
             process_request=self._handshake,
             max_size=MAX_FRAME_BYTES,
@@ -179,7 +184,7 @@ class OcppGateway:
         return False
 
 
-def _select_subprotocol(connection: ServerConnection, offered: Sequence[str]) -> str | None:
+def _select_subprotocol(connection: ServerConnection, offered: Sequence[Subprotocol]) -> Subprotocol | None:
     """Our preferred version among those offered; with none in common, OCPP-J says to complete
     the handshake without one, then close."""
     for subprotocol in SUBPROTOCOLS:

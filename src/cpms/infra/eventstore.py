@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import orjson
 import psycopg
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate
+from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import Transcoder, Transcoding
 
 from cpms.aggregates.station import Station
@@ -65,7 +65,7 @@ class EventStore(Application):
     name = "cpms"
     # Stations hear from their charger all day: a snapshot every so often keeps loading one
     # (after a restart, on another node) short. The writer keeps its own cache of hot ones.
-    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Station: 200}
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {Station: 200}
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
