@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from cpms.aggregates.access_group import AccessGroup
 from cpms.aggregates.errors import InvalidValue, NotFound
 from cpms.aggregates.station import Station, station_id
-from cpms.application.base import Commands, Written
+from cpms.application.base import Commands, Written, parse_uuid
 from cpms.infra.writer import UnitOfWork
 
 # Each granted group is loaded to check it: keep one request's work bounded.
@@ -69,7 +68,7 @@ class AccessCommands(Commands):
 def _group(uow: UnitOfWork, organization_id: str, group_id: Any) -> AccessGroup:
     """The organization's group; any other id, well-formed or not, is not found."""
     missing = f"access group {group_id!r} not found"
-    uuid = _uuid(group_id)
+    uuid = parse_uuid(group_id)
     if uuid is None:
         raise NotFound(missing)
     group = uow.get(AccessGroup, uuid, missing)
@@ -98,14 +97,7 @@ def _group_ids(value: Any) -> list[str]:
     """The ids as given, each once, in the order given."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidValue("access_group_ids must be a list of access group ids")
-    unique = list(dict.fromkeys(str(_uuid(v) or v) for v in value))
+    unique = list(dict.fromkeys(str(parse_uuid(v) or v) for v in value))
     if len(unique) > MAX_GROUPS_PER_STATION:
         raise InvalidValue(f"access_group_ids may name at most {MAX_GROUPS_PER_STATION} groups")
     return unique
-
-
-def _uuid(value: Any) -> UUID | None:
-    try:
-        return UUID(value) if isinstance(value, str) else None
-    except ValueError:
-        return None

@@ -51,10 +51,7 @@ class Commands:
     @staticmethod
     def _site(uow: UnitOfWork, organization_id: str, site_id: Any) -> Site:
         missing = f"site {site_id!r} not found"
-        try:
-            uuid = UUID(site_id) if isinstance(site_id, str) else None
-        except ValueError:
-            uuid = None
+        uuid = parse_uuid(site_id)
         if uuid is None:
             raise NotFound(missing)
         site = uow.get(Site, uuid, missing)
@@ -67,3 +64,11 @@ class Commands:
             return await asyncio.to_thread(self._store.repository.get, aggregate_id)
         except AggregateNotFoundError:
             return None
+
+
+def parse_uuid(value: Any) -> UUID | None:
+    """An id as clients send it: a UUID string, or None for anything else."""
+    try:
+        return UUID(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
