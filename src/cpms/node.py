@@ -27,7 +27,7 @@ from cpms.projections.runner import ProjectionRunner
 from cpms.projections.sessions import SessionsProjection
 from cpms.projections.sites import SitesProjection
 from cpms.projections.station_configuration import StationConfigurationProjection
-from cpms.projections.stations import StationsProjection, record_presence
+from cpms.projections.stations import StationsProjection, connected_stations, record_presence
 from cpms.projections.store import ViewStore, open_view_store
 
 log = logging.getLogger(__name__)
@@ -160,12 +160,11 @@ class Node:
     async def _disconnect_stale_sessions(self) -> None:
         """Sessions this node held when it last stopped uncleanly are over: record that."""
 
-        def stale() -> list[str]:
+        def connected() -> list[str]:
             with self.views.read() as tx:
-                rows = tx.execute("SELECT ocpp_id FROM stations_v1 WHERE connection = 'Connected'")
-            return [row[0] for row in rows]
+                return connected_stations(tx)
 
-        for ocpp_id in await asyncio.to_thread(stale):
+        for ocpp_id in await asyncio.to_thread(connected):
             await self.network.station_disconnected(
                 ocpp_id, reason="Gateway restarted", only_via_node=self.settings.node_id
             )

@@ -148,6 +148,11 @@ def list_stations(
     return [_station(r) for r in rows], next_cursor
 
 
+def connected_stations(tx: Tx) -> list[str]:
+    """Every station the log says is connected, through whichever gateway."""
+    return [row[0] for row in tx.execute("SELECT ocpp_id FROM stations_v1 WHERE connection = 'Connected'")]
+
+
 def get_station(tx: Tx, organization_id: str, ocpp_id: str) -> dict[str, Any] | None:
     rows = tx.execute(
         f"SELECT {COLUMNS} FROM stations_v1 s LEFT JOIN station_presence p"
