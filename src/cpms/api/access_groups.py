@@ -8,19 +8,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cpms.api.context import caught_up, organization, read, services
-from cpms.api.errors import bad_request, not_found
+from cpms.api.errors import not_found
 from cpms.api.requests import json_object, page_params, uuid_param
 from cpms.api.responses import json_response
 from cpms.projections import access_groups, station_configuration
 
-CONFIGURATION_FIELDS = {"access_group_ids", "roaming_enabled", "scan2pay_enabled"}
+CONFIGURATION_FIELDS = frozenset({"access_group_ids", "roaming_enabled", "scan2pay_enabled"})
 
 
 async def create_group(request: Request) -> Response:
     org = await organization(request)
-    body = await json_object(request, {"name"})
-    if "name" not in body:
-        raise bad_request("name is required")
+    body = await json_object(request, {"name"}, required=frozenset({"name"}))
     written = await services(request).network.create_access_group(org, name=body["name"])
     await caught_up(request, written.position)
     return json_response(await _group(request, org, written.id), 201)
@@ -42,9 +40,7 @@ async def add_card(request: Request) -> Response:
     """Add a card, or relabel it if the group has it already (uids match whatever their case)."""
     org = await organization(request)
     group_id = _group_id(request)
-    body = await json_object(request, {"uid", "label"})
-    if "uid" not in body:
-        raise bad_request("uid is required")
+    body = await json_object(request, {"uid", "label"}, required=frozenset({"uid"}))
     written = await services(request).network.add_card(
         org, group_id, uid=body["uid"], label=body.get("label")
     )
@@ -68,10 +64,7 @@ async def get_configuration(request: Request) -> Response:
 async def put_configuration(request: Request) -> Response:
     org = await organization(request)
     ocpp_id = request.path_params["ocpp_id"]
-    body = await json_object(request, CONFIGURATION_FIELDS)
-    missing = sorted(CONFIGURATION_FIELDS - set(body))
-    if missing:
-        raise bad_request(f"missing field(s): {', '.join(missing)}")
+    body = await json_object(request, CONFIGURATION_FIELDS, required=CONFIGURATION_FIELDS)
     written = await services(request).network.configure_station(org, ocpp_id, **body)
     await caught_up(request, written.position)
     return json_response(await _configuration(request, org, ocpp_id))

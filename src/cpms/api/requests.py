@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from typing import Any
 from uuid import UUID
 
@@ -15,8 +16,10 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 
 
-async def json_object(request: Request, allowed: set[str]) -> dict[str, Any]:
-    """The request body as a JSON object with no fields outside `allowed`."""
+async def json_object(
+    request: Request, allowed: AbstractSet[str], required: AbstractSet[str] = frozenset()
+) -> dict[str, Any]:
+    """The request body as a JSON object with every `required` field and none outside `allowed`."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise ApiError(413, "payload_too_large", f"request body exceeds {MAX_BODY_BYTES} bytes")
@@ -34,6 +37,9 @@ async def json_object(request: Request, allowed: set[str]) -> dict[str, Any]:
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise bad_request(f"unknown field(s): {', '.join(unknown)}")
+    missing = sorted(required - set(data))
+    if missing:
+        raise bad_request(f"missing field(s): {', '.join(missing)}")
     return data
 
 

@@ -8,7 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cpms.api.context import caught_up, organization, read, services
-from cpms.api.errors import bad_request, not_found
+from cpms.api.errors import not_found
 from cpms.api.requests import json_object, page_params, uuid_param
 from cpms.api.responses import json_response
 from cpms.projections import stations
@@ -28,9 +28,7 @@ COMMISSION_FIELDS = {
 
 async def commission_station(request: Request) -> Response:
     org = await organization(request)
-    body = await json_object(request, COMMISSION_FIELDS)
-    if "ocpp_id" not in body or "serial_number" not in body:
-        raise bad_request("ocpp_id and serial_number are required")
+    body = await json_object(request, COMMISSION_FIELDS, required=frozenset({"ocpp_id", "serial_number"}))
     written = await services(request).network.commission_station(org, **body)
     await caught_up(request, written.position)
     return json_response(await _station(request, org, written.id), 201)
