@@ -112,15 +112,27 @@ async def _create_org(args: argparse.Namespace) -> None:
     print(json.dumps({"organization_id": organization_id, "api_key": api_key}), flush=True)
 
 
-async def _projections_status(args: argparse.Namespace) -> None:
+async def _projections_status(args: argparse.Namespace) -> int:
+    """Each projection's position and lag; one stopped at a failing event is named with the
+    event and the error, and makes the command exit 1 (for scripts and monitoring)."""
     node = Node.build(Settings.from_env())
     try:
         await asyncio.to_thread(node.projections.setup)
-        for status in await asyncio.to_thread(node.projections.status):
-            print(f"{status.name} v{status.version}: position {status.position}, lag {status.lag}")
+        statuses = await asyncio.to_thread(node.projections.status)
     finally:
         node.store.close()
         node.views.close()
+    for status in statuses:
+        line = f"{status.name} v{status.version}: position {status.position}, lag {status.lag}"
+        line += f", {status.state}"
+        if status.failure is not None:
+            failure = status.failure
+            line += (
+                f": stopped at position {failure.position} ({failure.event_type}) since {failure.since},"
+                f" {failure.attempts} attempts: {failure.error}"
+            )
+        print(line)
+    return 1 if any(status.failure is not None for status in statuses) else 0
 
 
 async def _simulate(args: argparse.Namespace) -> None:

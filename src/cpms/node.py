@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import uvicorn
 
+from cpms.aggregates.station import Station
 from cpms.api.app import create_app
 from cpms.api.context import ApiServices
 from cpms.application import ChargingNetwork, Clock, utc_now
@@ -19,11 +20,21 @@ from cpms.gateway.presence import Presence
 from cpms.gateway.server import OcppGateway
 from cpms.gateway.tls import server_context
 from cpms.infra.eventstore import EventStore, open_event_store
+from cpms.infra.health import (
+    EVENT_STORE,
+    NATS,
+    VIEW_STORE,
+    DependencyMonitor,
+    NatsProbe,
+    PostgresProbe,
+    Probe,
+    SqliteProbe,
+)
 from cpms.infra.settings import Settings
 from cpms.infra.writer import Writer
 from cpms.projections.access_groups import AccessGroupsProjection
 from cpms.projections.charge_points import ChargePointsProjection
-from cpms.projections.runner import ProjectionRunner
+from cpms.projections.runner import ProjectionLagging, ProjectionRunner
 from cpms.projections.sessions import SessionsProjection
 from cpms.projections.sites import SitesProjection
 from cpms.projections.station_configuration import StationConfigurationProjection
@@ -31,6 +42,8 @@ from cpms.projections.stations import StationsProjection, connected_stations, re
 from cpms.projections.store import ViewStore, open_view_store
 
 log = logging.getLogger(__name__)
+
+STALE_SESSIONS_WAIT = 30.0  # seconds the gateway waits at start for the stations view
 
 
 def all_projections() -> list:  # type: ignore[type-arg]
@@ -61,6 +74,7 @@ class Node:
     network: ChargingNetwork
     projections: ProjectionRunner
     presence: Presence
+    health: DependencyMonitor
     gateway: OcppGateway | None = None
     ocpp_port: int | None = None
     ocpp_tls_port: int | None = None
@@ -74,8 +88,15 @@ class Node:
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Node:
         store = open_event_store(settings.database)
         views = open_view_store(settings.database)
-        projections = ProjectionRunner(store, views, all_projections())
-        writer = Writer(store, on_stored=projections.notify)
+        health = DependencyMonitor(_probes(settings))
+        projections = ProjectionRunner(store, views, all_projections(), on_unavailable=health.report)
+        writer = Writer(
+            store,
+            on_stored=projections.notify,
+            unavailable=lambda: health.unavailable(EVENT_STORE),
+            on_unavailable=lambda error: health.report(EVENT_STORE, error),
+            deadline=settings.write_timeout,
+        )
         presence = Presence(lambda seen: record_presence(views, seen))
         return cls(
             settings=settings,
@@ -85,15 +106,20 @@ class Node:
             network=ChargingNetwork(writer, clock),
             projections=projections,
             presence=presence,
+            health=health,
         )
 
     async def start(self, *, gateway: bool = True, projector: bool = True, api: bool = True) -> None:
-        """Start the roles asked for; `cpms serve` runs all three in one process."""
+        """Start the roles asked for; `cpms serve` runs all three in one process.
+
+        Projections catch up in the background: a long log, or a projection stopped at a
+        failing event, never holds the gateway or the API back."""
         await asyncio.to_thread(self.projections.setup)
+        await self.health.start()
+        self._started.append("health")
         await self.writer.start()
         self._started.append("writer")
         if projector:
-            await asyncio.to_thread(self.projections.catch_up)
             self.projections.start()
             self._started.append("projections")
         if gateway:
@@ -113,7 +139,7 @@ class Node:
             self.ocpp_tls_port = self.gateway.tls_port
             self._started.append("gateway")
         if api:
-            app = create_app(ApiServices(self.network, self.views, self.projections))
+            app = create_app(ApiServices(self.network, self.views, self.projections, self.health))
             config = uvicorn.Config(
                 app,
                 host=self.settings.host,
@@ -146,6 +172,8 @@ class Node:
             self.projections.stop()
         if "writer" in self._started:
             await self.writer.stop()
+        if "health" in self._started:
+            await self.health.stop()
         self._started.clear()
         self.views.close()
         self.store.close()
@@ -158,7 +186,19 @@ class Node:
         return server_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
 
     async def _disconnect_stale_sessions(self) -> None:
-        """Sessions this node held when it last stopped uncleanly are over: record that."""
+        """Sessions this node held when it last stopped uncleanly are over: record that.
+
+        The stations view says which stations are connected, once it has folded the log as it
+        stands; if it cannot (stopped at a failing event, or far behind), the gateway starts
+        anyway and those sessions stay open in the view until their stations reconnect."""
+        head = await asyncio.to_thread(self.store.recorder.max_notification_id)
+        try:
+            await self.projections.wait_for(
+                head, event_types=(Station.StationConnected,), timeout=STALE_SESSIONS_WAIT
+            )
+        except ProjectionLagging as error:
+            log.warning("not closing sessions left open by an earlier run of this node: %s", error)
+            return
 
         def connected() -> list[str]:
             with self.views.read() as tx:
@@ -168,3 +208,20 @@ class Node:
             await self.network.station_disconnected(
                 ocpp_id, reason="Gateway restarted", only_via_node=self.settings.node_id
             )
+
+
+def _probes(settings: Settings) -> dict[str, Probe]:
+    """What this node depends on: its event store, its view store and, when configured, NATS."""
+    database = settings.database
+    probes: dict[str, Probe] = {}
+    if database.kind == "sqlite":
+        assert database.sqlite_path is not None
+        probes[EVENT_STORE] = SqliteProbe(database.sqlite_path)
+        probes[VIEW_STORE] = SqliteProbe(database.views_path)
+    else:
+        # One database holds both today; probed apart, so that /health names each.
+        probes[EVENT_STORE] = PostgresProbe(database.conninfo())
+        probes[VIEW_STORE] = PostgresProbe(database.conninfo())
+    if settings.nats_url:
+        probes[NATS] = NatsProbe(settings.nats_url)
+    return probes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,10 +11,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import OperationalError
 
 from cpms.aggregates.errors import NotFound
 from cpms.aggregates.site import Site
 from cpms.infra.eventstore import EventStore, open_event_store
+from cpms.infra.health import Unavailable
 from cpms.infra.settings import Database
 from cpms.infra.writer import Command, UnitOfWork, Writer, run_batch
 
@@ -154,8 +157,8 @@ async def test_the_writer_groups_concurrent_commands_into_fewer_batches(store: E
     assert writer.commands == 200
     assert writer.batches < writer.commands
     assert len({site_id for site_id, _ in results}) == 200
-    assert all(position is not None for _, position in results)
-    assert max(position for _, position in results) == store.recorder.max_notification_id() == 200
+    assert all(stored is not None for _, stored in results)
+    assert max(stored.position for _, stored in results) == store.recorder.max_notification_id() == 200
     assert stored[-1] == 200
 
 
@@ -169,8 +172,8 @@ async def test_the_writer_raises_a_command_error_to_its_caller_only(store: Event
     finally:
         await writer.stop()
     assert isinstance(results[1], NotFound)
-    site_id, position = results[0]
-    assert position == 1
+    site_id, stored = results[0]
+    assert stored.position == 1
     assert store.repository.get(site_id).name == "A"
 
 
@@ -179,3 +182,80 @@ async def test_the_writer_refuses_commands_before_it_is_started(store: EventStor
     with pytest.raises(RuntimeError, match="not started"):
         await writer(create_site("A"))
     await writer.stop()
+
+
+def test_each_command_learns_the_kinds_of_event_it_recorded_itself(store: EventStore) -> None:
+    site_id = existing_site(store)
+    created, renamed, refused = run_batch(
+        store, [create_site("A"), rename_site(site_id, "North"), rename_site(uuid4(), "X")]
+    )
+    assert created.stored is not None and renamed.stored is not None
+    assert created.stored.event_types == {Site.SiteCreated}
+    assert renamed.stored.event_types == {Site.SiteUpdated}
+    assert refused.stored is None
+
+
+def test_a_command_that_records_nothing_has_nothing_to_wait_for(store: EventStore) -> None:
+    site_id = existing_site(store, "Depot")
+    (outcome,) = run_batch(store, [rename_site(site_id, "Depot")])  # same name: no event
+    assert outcome.error is None and outcome.stored is None
+
+
+def test_a_store_that_cannot_be_reached_fails_the_whole_batch_at_once(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+
+    def save(*aggregates: Any, **kwargs: Any) -> Any:
+        calls.append(len(aggregates))
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(store, "save", save)
+    outcomes = run_batch(store, [create_site(f"Site {n}") for n in range(5)])
+    assert all(isinstance(outcome.error, Unavailable) for outcome in outcomes)
+    assert calls == [5]  # not retried command by command against a dead database
+
+
+async def test_the_writer_refuses_at_once_while_the_store_is_known_to_be_down(store: EventStore) -> None:
+    down: list[str | None] = ["connection refused"]
+    writer = Writer(store, unavailable=lambda: down[0])
+    await writer.start()
+    try:
+        with pytest.raises(Unavailable, match="connection refused"):
+            await writer(create_site("A"))
+        down[0] = None
+        site_id, _ = await writer(create_site("B"))
+    finally:
+        await writer.stop()
+    assert store.repository.get(site_id).name == "B"
+    assert store.recorder.max_notification_id() == 1
+
+
+async def test_a_caller_waits_no_longer_than_the_deadline_and_a_command_it_gave_up_never_runs(
+    store: EventStore,
+) -> None:
+    release = threading.Event()
+    ran: list[str] = []
+    heard: list[BaseException] = []
+
+    def stuck(uow: UnitOfWork) -> None:
+        release.wait(5)
+        ran.append("stuck")
+
+    def queued(uow: UnitOfWork) -> None:
+        ran.append("queued")
+
+    writer = Writer(store, on_unavailable=heard.append, deadline=0.2)
+    await writer.start()
+    try:
+        first = asyncio.ensure_future(writer.execute(stuck))
+        await asyncio.sleep(0.05)  # the first batch is running
+        second = await writer.execute(queued)
+        assert isinstance(second.error, Unavailable)
+        assert isinstance((await first).error, Unavailable)
+        release.set()
+        await writer(create_site("After"))
+    finally:
+        await writer.stop()
+    assert ran == ["stuck"]  # the queued command's caller had been answered: it was dropped
+    assert heard and all(isinstance(error, Unavailable) for error in heard)

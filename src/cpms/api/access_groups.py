@@ -20,7 +20,7 @@ async def create_group(request: Request) -> Response:
     org = await organization(request)
     body = await json_object(request, {"name"}, required=frozenset({"name"}))
     written = await services(request).network.create_access_group(org, name=body["name"])
-    await caught_up(request, written.position)
+    await caught_up(request, written)
     return json_response(await _group(request, org, written.id), 201)
 
 
@@ -44,7 +44,7 @@ async def add_card(request: Request) -> Response:
     written = await services(request).network.add_card(
         org, group_id, uid=body["uid"], label=body.get("label")
     )
-    await caught_up(request, written.position)
+    await caught_up(request, written)
     return json_response(await _group(request, org, group_id), 201)
 
 
@@ -52,7 +52,7 @@ async def remove_card(request: Request) -> Response:
     org = await organization(request)
     group_id = _group_id(request)
     written = await services(request).network.remove_card(org, group_id, request.path_params["uid"])
-    await caught_up(request, written.position)
+    await caught_up(request, written)
     return json_response(await _group(request, org, group_id))
 
 
@@ -66,7 +66,7 @@ async def put_configuration(request: Request) -> Response:
     ocpp_id = request.path_params["ocpp_id"]
     body = await json_object(request, CONFIGURATION_FIELDS, required=CONFIGURATION_FIELDS)
     written = await services(request).network.configure_station(org, ocpp_id, **body)
-    await caught_up(request, written.position)
+    await caught_up(request, written)
     return json_response(await _configuration(request, org, ocpp_id))
 
 

@@ -10,7 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from cpms.api.errors import ApiError
-from cpms.application import ChargingNetwork
+from cpms.application import ChargingNetwork, Written
+from cpms.infra.health import VIEW_STORE, DependencyMonitor, Unavailable, is_unavailable
 from cpms.projections.runner import ProjectionRunner
 from cpms.projections.store import Tx, ViewStore
 
@@ -22,6 +23,7 @@ class ApiServices:
     network: ChargingNetwork
     views: ViewStore
     projections: ProjectionRunner
+    health: DependencyMonitor
 
 
 def services(request: Request) -> ApiServices:
@@ -41,19 +43,30 @@ async def organization(request: Request) -> str:
 
 
 async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """Run a read-model query on a worker thread, in one consistent read transaction."""
-    views = services(request).views
+    """Run a read-model query on a worker thread, in one consistent read transaction; refused at
+    once while the view store is known to be down."""
+    views, health = services(request).views, services(request).health
+    health.require(VIEW_STORE)
 
     def run() -> T:
         with views.read() as tx:
             return query(tx, *args, **kwargs)
 
-    return await run_in_threadpool(run)
+    try:
+        return await run_in_threadpool(run)
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        health.report(VIEW_STORE, error)
+        raise Unavailable(VIEW_STORE, str(error)) from error
 
 
-async def caught_up(request: Request, position: int | None) -> None:
-    """Read-your-writes: wait until the read models include the caller's own write."""
-    await services(request).projections.wait_for(position)
+async def caught_up(request: Request, written: Written) -> None:
+    """Read-your-writes: wait until the read models that fold the caller's write include it."""
+    if written.stored is not None:
+        await services(request).projections.wait_for(
+            written.stored.position, event_types=written.stored.event_types
+        )
 
 
 def _unauthorized(message: str) -> ApiError:

@@ -1,8 +1,8 @@
-"""For operators and load balancers: health and projection positions."""
+"""For operators and load balancers: health of each dependency and of each projection."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -11,19 +11,67 @@ from starlette.responses import Response
 from cpms.api.context import organization, services
 from cpms.api.openapi import OPENAPI
 from cpms.api.responses import json_response
+from cpms.infra.health import VIEW_STORE, is_unavailable
+from cpms.projections.runner import ProjectionStatus
 
 
 async def health(request: Request) -> Response:
-    runner = services(request).projections
-    writer = services(request).network.writer_stats()
-    return json_response({"status": "ok", "projection_position": runner.position, "writer": writer})
+    """503 while a dependency is down, so a load balancer stops sending work here; "degraded"
+    (still 200) while a projection is stopped at a failing event, naming it. Unauthenticated,
+    so it names what fails but keeps the errors themselves for operators."""
+    api = services(request)
+    dependencies = {name: state.as_dict() for name, state in api.health.states().items()}
+    projections: dict[str, Any] = {}
+    if api.health.unavailable(VIEW_STORE) is None:
+        try:
+            statuses = await run_in_threadpool(api.projections.status)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            api.health.report(VIEW_STORE, error)
+        else:
+            projections = {s.name: _public(s) for s in statuses}
+    down = sorted(name for name, state in dependencies.items() if state["status"] == "down")
+    failing = sorted(name for name, state in projections.items() if state["state"] == "failing")
+    status = "unavailable" if down else "degraded" if failing else "ok"
+    body = {
+        "status": status,
+        "unavailable": down,
+        "failing_projections": failing,
+        "dependencies": dependencies,
+        "projections": projections,
+        "writer": api.network.writer_stats(),
+    }
+    return json_response(body, 503 if down else 200, {"Retry-After": "2"} if down else None)
 
 
 async def projections(request: Request) -> Response:
     await organization(request)
-    runner = services(request).projections
-    items = [asdict(status) for status in await run_in_threadpool(runner.status)]
-    return json_response({"items": items, "next_cursor": None, "last_error": runner.last_error})
+    statuses = await run_in_threadpool(services(request).projections.status)
+    return json_response({"items": [_public(s) for s in statuses], "next_cursor": None})
+
+
+def _public(status: ProjectionStatus) -> dict[str, Any]:
+    """A projection's state as the API shows it: the failing event's kind, not the error's text
+    (it may quote another organization's data; `cpms projections status` shows it to operators)."""
+    failure = status.failure
+    return {
+        "name": status.name,
+        "version": status.version,
+        "position": status.position,
+        "head": status.head,
+        "lag": status.lag,
+        "state": status.state,
+        "failure": None
+        if failure is None
+        else {
+            "position": failure.position,
+            "event_type": failure.event_type,
+            "error_type": failure.error.partition(":")[0],
+            "since": failure.since,
+            "attempts": failure.attempts,
+        },
+    }
 
 
 async def openapi(request: Request) -> Response:

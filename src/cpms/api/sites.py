@@ -20,7 +20,7 @@ async def create_site(request: Request) -> Response:
     written = await services(request).network.create_site(
         org, name=body.get("name"), address=body.get("address"), provider=body.get("provider")
     )
-    await caught_up(request, written.position)
+    await caught_up(request, written)
     return json_response(await existing_site(request, org, written.id), 201)
 
 
@@ -42,7 +42,7 @@ async def update_site(request: Request) -> Response:
     site_id = uuid_param(request.path_params["site_id"], "site")
     body = await json_object(request, SITE_FIELDS)
     written = await services(request).network.update_site(org, site_id, body)
-    await caught_up(request, written.position)
+    await caught_up(request, written)
     return json_response(await existing_site(request, org, site_id))
 
 

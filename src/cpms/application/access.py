@@ -21,24 +21,24 @@ class AccessCommands(Commands):
             uow.add(group)
             return str(group.id)
 
-        group_id, position = await self._writer(command)
-        return Written(group_id, position)
+        group_id, stored = await self._writer(command)
+        return Written(group_id, stored)
 
     async def add_card(self, organization_id: str, group_id: str, *, uid: Any, label: Any = None) -> Written:
         def command(uow: UnitOfWork) -> None:
             group = _group(uow, organization_id, group_id)
             group.add_card(uid, label, self._clock())
 
-        _, position = await self._writer(command)
-        return Written(group_id, position)
+        _, stored = await self._writer(command)
+        return Written(group_id, stored)
 
     async def remove_card(self, organization_id: str, group_id: str, uid: Any) -> Written:
         def command(uow: UnitOfWork) -> None:
             group = _group(uow, organization_id, group_id)
             group.remove_card(uid, self._clock())
 
-        _, position = await self._writer(command)
-        return Written(group_id, position)
+        _, stored = await self._writer(command)
+        return Written(group_id, stored)
 
     async def configure_station(
         self,
@@ -61,8 +61,8 @@ class AccessCommands(Commands):
                 occurred_at=self._clock(),
             )
 
-        _, position = await self._writer(command)
-        return Written(ocpp_id, position)
+        _, stored = await self._writer(command)
+        return Written(ocpp_id, stored)
 
 
 def _group(uow: UnitOfWork, organization_id: str, group_id: Any) -> AccessGroup:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-
 from cpms.aggregates.errors import NotFound
 from cpms.aggregates.site import Site
 from cpms.aggregates.station import Station, station_id
-from cpms.infra.writer import UnitOfWork, Writer
+from cpms.infra.writer import Stored, UnitOfWork, Writer
 
 Clock = Callable[[], datetime]
 
@@ -25,10 +22,15 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Written:
-    """What a write returns: the id it concerns and where its events stand in the log."""
+    """What a write returns: the id it concerns and where its events stand in the log (None when
+    it recorded nothing), so that the caller can wait for the read models that fold them."""
 
     id: str
-    position: int | None
+    stored: Stored | None = None
+
+    @property
+    def position(self) -> int | None:
+        return None if self.stored is None else self.stored.position
 
 
 class Commands:
@@ -45,8 +47,8 @@ class Commands:
         def command(uow: UnitOfWork) -> None:
             change(uow.get(Station, station_id(ocpp_id), f"unknown station {ocpp_id!r}"))
 
-        _, position = await self._writer(command)
-        return Written(ocpp_id, position)
+        _, stored = await self._writer(command)
+        return Written(ocpp_id, stored)
 
     @staticmethod
     def _site(uow: UnitOfWork, organization_id: str, site_id: Any) -> Site:
@@ -60,10 +62,7 @@ class Commands:
         return site
 
     async def _load(self, aggregate_id: UUID) -> Any:
-        try:
-            return await asyncio.to_thread(self._store.repository.get, aggregate_id)
-        except AggregateNotFoundError:
-            return None
+        return await self._writer.load(aggregate_id)
 
 
 def parse_uuid(value: Any) -> UUID | None:

@@ -84,8 +84,8 @@ class ChargingCommands(Commands):
         def command(uow: UnitOfWork) -> None:
             self._session(uow, ocpp_id, transaction_id).record_meter_values(samples)
 
-        _, position = await self._writer(command)
-        return Written(str(session_id(ocpp_id, transaction_id)), position)
+        _, stored = await self._writer(command)
+        return Written(str(session_id(ocpp_id, transaction_id)), stored)
 
     async def stop_transaction(
         self,

@@ -24,13 +24,13 @@ class SiteCommands(Commands):
             uow.add(site)
             return str(site.id)
 
-        site_id, position = await self._writer(command)
-        return Written(site_id, position)
+        site_id, stored = await self._writer(command)
+        return Written(site_id, stored)
 
     async def update_site(self, organization_id: str, site_id: str, changes: dict[str, Any]) -> Written:
         def command(uow: UnitOfWork) -> None:
             site = self._site(uow, organization_id, site_id)
             site.update(occurred_at=self._clock(), **changes)
 
-        _, position = await self._writer(command)
-        return Written(site_id, position)
+        _, stored = await self._writer(command)
+        return Written(site_id, stored)

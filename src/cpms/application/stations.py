@@ -78,8 +78,8 @@ class StationCommands(Commands):
             uow.add(station)
             return ocpp_id
 
-        _, position = await self._writer(command)
-        return Written(ocpp_id, position)
+        _, stored = await self._writer(command)
+        return Written(ocpp_id, stored)
 
     async def station_access(self, ocpp_id: str) -> StationAccess | None:
         try:

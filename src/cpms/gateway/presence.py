@@ -21,6 +21,7 @@ class Presence:
         self._interval = interval
         self._seen: dict[str, datetime] = {}
         self._task: asyncio.Task[None] | None = None
+        self._failing = False  # a failure is logged once, not every second of an outage
 
     def seen(self, ocpp_id: str) -> None:
         self._seen[ocpp_id] = utc_now()
@@ -40,10 +41,14 @@ class Presence:
         if seen:
             try:
                 await asyncio.to_thread(self._flush, list(seen.items()))
-            except Exception:
-                log.exception("could not record last_seen of %d stations", len(seen))
+            except Exception as error:
+                if not self._failing:
+                    log.warning("could not record last_seen of %d stations (%s); retrying", len(seen), error)
+                self._failing = True
                 for ocpp_id, at in seen.items():
                     self._seen.setdefault(ocpp_id, at)
+            else:
+                self._failing = False
 
     async def _run(self) -> None:
         while True:

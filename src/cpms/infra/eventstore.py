@@ -10,6 +10,7 @@ import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import Transcoder, Transcoding
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 
 from cpms.aggregates.station import Station
 from cpms.infra.settings import Database
@@ -71,6 +72,18 @@ class EventStore(Application):
         return OrjsonTranscoder()
 
 
+class PromptPostgresRecorder(PostgresApplicationRecorder):
+    """eventsourcing retries each statement ten times when PostgreSQL cannot be reached, which
+    holds a charger's answer for many seconds during an outage. cpms answers at once instead (a
+    CALLERROR, a 503) and lets chargers and clients retry as their protocols say; stale pooled
+    connections after a database restart are weeded out by the pool's pre-ping instead."""
+
+    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
+    select_events = PostgresAggregateRecorder.select_events.__wrapped__  # type: ignore[attr-defined]
+    select_notifications = PostgresApplicationRecorder.select_notifications.__wrapped__  # type: ignore[attr-defined]
+    max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__  # type: ignore[attr-defined]
+
+
 def open_event_store(database: Database) -> EventStore:
     return EventStore(env=event_store_env(database))
 
@@ -96,6 +109,11 @@ def event_store_env(database: Database) -> dict[str, str]:
         "POSTGRES_POOL_SIZE": "4",
         "POSTGRES_MAX_OVERFLOW": "4",
         "POSTGRES_LOCK_TIMEOUT": "10",
+        # Seconds to wait for a pooled connection: while the database is down, this bounds how
+        # long a write waits before it is answered with an error.
+        "POSTGRES_CONNECT_TIMEOUT": "2",
+        "POSTGRES_PRE_PING": "y",
+        "APPLICATION_RECORDER_TOPIC": f"{__name__}:PromptPostgresRecorder",
         # Its database functions can reorder notifications under concurrent writers, and
         # projections follow the notification log: keep them off.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",

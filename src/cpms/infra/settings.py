@@ -94,6 +94,9 @@ class Settings:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     ocpp_tls_port: int = 9443
+    # Seconds a charger's message or an API write waits for the event store before it is
+    # answered with an error (a CALLERROR, a 503): chargers retry as OCPP says.
+    write_timeout: float = 5.0
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -116,6 +119,7 @@ class Settings:
             tls_key=_path(env, "CPMS_TLS_KEY"),
             tls_client_ca=_path(env, "CPMS_TLS_CLIENT_CA"),
             ocpp_tls_port=_int(env, "CPMS_OCPP_TLS_PORT", 9443, 0, 65535),
+            write_timeout=_int(env, "CPMS_WRITE_TIMEOUT", 5, 1, 120),
         )
 
 

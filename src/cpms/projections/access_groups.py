@@ -19,6 +19,7 @@ COLUMNS = (
 class AccessGroupsProjection(Projection):
     name = "access_groups"
     version = 1
+    handles = (AccessGroup.AccessGroupCreated, AccessGroup.CardAddedToGroup, AccessGroup.CardRemovedFromGroup)
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(

@@ -12,14 +12,17 @@ class Projection(ABC):
     """Folds events into tables. `apply` runs inside the transaction that also moves tracking.
 
     Tables carry the version in their names, so a new version can be rebuilt beside the old.
+    `handles` names the event classes (or their bases) the projection folds: only those reach
+    `apply`, and a write waits only for the projections that handle what it recorded.
     """
 
     name: ClassVar[str]
     version: ClassVar[int]
+    handles: ClassVar[tuple[type, ...]]
 
     @abstractmethod
     def create_tables(self, tx: Tx) -> None: ...
 
     @abstractmethod
     def apply(self, event: Any, tx: Tx) -> None:
-        """Fold one event; events this projection does not care about are ignored."""
+        """Fold one event of a kind this projection `handles`."""

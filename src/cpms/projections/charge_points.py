@@ -18,7 +18,7 @@ from cpms.aggregates.charge_point import (
     transaction_phase,
 )
 from cpms.aggregates.charging_session import ChargingSession
-from cpms.aggregates.station import Station
+from cpms.aggregates.station import MAX_CONNECTORS, Station
 from cpms.projections.base import Projection
 from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx
@@ -28,6 +28,15 @@ from cpms.timestamps import to_iso
 class ChargePointsProjection(Projection):
     name = "charge_points"
     version = 1
+    handles = (
+        Station.StationCommissioned,
+        Station.StationConnected,
+        Station.StationDisconnected,
+        Station.StatusNotification,
+        ChargingSession.TransactionStarted,
+        ChargingSession.ChargingStateChanged,
+        ChargingSession.TransactionEnded,
+    )
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(
@@ -128,6 +137,8 @@ class ChargePointsProjection(Projection):
 
     def _transaction_started(self, event: Any, tx: Tx) -> None:
         """A newer transaction on a charge point takes over its phase (2.0.1 status derivation)."""
+        if not _charge_point_number(event.connector_id):
+            return
         at = to_iso(event.started_at)
         rows = tx.execute(
             "UPDATE charge_points_v1 SET transaction_phase = ?, phase_session = ?, phase_at = ?"
@@ -156,7 +167,7 @@ class ChargePointsProjection(Projection):
 
     def _status(self, event: Any, tx: Tx) -> None:
         ocpp_id = _ocpp_id(event.originator_id, tx)
-        if ocpp_id is None or event.connector_id < 1:
+        if ocpp_id is None or not _charge_point_number(event.connector_id):
             return  # connector 0 describes the station, not a charge point
         at = to_iso(event.occurred_at)
         # A status queued offline can arrive after a newer one: never let it overwrite that.
@@ -201,6 +212,12 @@ class ChargePointsProjection(Projection):
                     " WHERE ocpp_id = ? AND connector_id = ?",
                     (new, at, ocpp_id, number),
                 )
+
+
+def _charge_point_number(connector_id: int) -> bool:
+    """Could this be a row of the sheet? Events stored before connector ranges were checked at
+    the door may name any integer, even one no SQL column can hold: such events fold to nothing."""
+    return 1 <= connector_id <= MAX_CONNECTORS
 
 
 def _ocpp_id(station_id: Any, tx: Tx) -> str | None:

@@ -1,7 +1,12 @@
-"""Follows the event log and feeds the projections, committing each batch with its position.
+"""Follows the event log and feeds each projection on its own: its own transaction, its own
+tracked position, its own failures.
 
-A restarted process resumes from the tracked positions. The runner wakes when the local writer
-reports a new position and otherwise polls, which also picks up writes of other processes.
+A fold that raises stops only its projection, at that event: the events before it are committed,
+the failure is logged once and kept in `projection_failures` (so `cpms projections status`,
+/health and API-only processes see it), and the fold is retried with back-off while the other
+projections go on. A restarted process resumes each projection from its tracked position. The
+runner wakes when the local writer reports a new position and otherwise polls, which also picks
+up writes of other processes.
 """
 
 from __future__ import annotations
@@ -10,12 +15,16 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cpms.infra.eventstore import EventStore
+from cpms.infra.health import EVENT_STORE, VIEW_STORE, is_unavailable
 from cpms.projections.base import Projection
-from cpms.projections.store import ViewStore
+from cpms.projections.store import Tx, ViewStore
+from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +38,39 @@ CREATE TABLE IF NOT EXISTS projection_tracking (
 )
 """
 
+FAILURES_DDL = """
+CREATE TABLE IF NOT EXISTS projection_failures (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    position BIGINT NOT NULL,
+    event_type TEXT NOT NULL,
+    error TEXT NOT NULL,
+    since TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (name, version)
+)
+"""
+
+FIRST_RETRY = 0.5  # seconds; doubled on each failure of the same fold, up to `max_backoff`
+
 
 class ProjectionLagging(TimeoutError):
-    """The projections did not reach a position in time (the write itself is stored)."""
+    """The read models a write needs did not reach it in time (the write itself is stored)."""
+
+
+class ProjectionFailing(ProjectionLagging):
+    """A read model a write needs is stopped at a failing event (the write itself is stored)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a projection stopped: the event it cannot fold, and since when it keeps failing."""
+
+    position: int
+    event_type: str
+    error: str
+    since: str
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -39,7 +78,21 @@ class ProjectionStatus:
     name: str
     version: int
     position: int
-    lag: int
+    head: int | None
+    lag: int | None
+    state: str  # "ok" or "failing"
+    failure: Failure | None = None
+
+
+class _Track:
+    """One projection's progress in this process."""
+
+    def __init__(self, projection: Projection) -> None:
+        self.projection = projection
+        self.position = 0
+        self.failure: Failure | None = None
+        self.retry_at = 0.0
+        self.backoff = 0.0
 
 
 class ProjectionRunner:
@@ -51,72 +104,193 @@ class ProjectionRunner:
         *,
         batch_size: int = 500,
         poll_interval: float = 0.5,
+        max_backoff: float = 60.0,
+        on_unavailable: Callable[[str, BaseException], None] = lambda _name, _error: None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._views = views
-        self._projections = projections
+        self._tracks = {p.name: _Track(p) for p in projections}
         self._batch_size = batch_size
         self._poll_interval = poll_interval
-        self._positions: dict[str, int] = {}
+        self._max_backoff = max_backoff
+        self._on_unavailable = on_unavailable
+        self._clock = clock
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, frozenset[str], asyncio.Future[None]]] = []
         self._waiters_lock = threading.Lock()
-        self.last_error: str | None = None
+        self._log_trouble: str | None = None  # why the log could not be followed, logged once
 
     @property
     def position(self) -> int:
-        return min(self._positions.values(), default=0)
+        """The position every projection has reached."""
+        return min((t.position for t in self._tracks.values()), default=0)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tracks)
 
     def setup(self) -> None:
         with self._views.transaction() as tx:
             tx.execute(TRACKING_DDL)
-            for projection in self._projections:
-                projection.create_tables(tx)
-        self.refresh_positions()
+            tx.execute(FAILURES_DDL)
+            for track in self._tracks.values():
+                track.projection.create_tables(tx)
+        self.refresh()
 
-    def refresh_positions(self) -> int:
-        """Read the tracked positions (another process may be the one folding)."""
+    def refresh(self) -> int:
+        """Read tracked positions and failures (another process may be the one folding)."""
         with self._views.read() as tx:
-            for projection in self._projections:
-                rows = tx.execute(
-                    "SELECT position FROM projection_tracking WHERE name = ? AND version = ?",
-                    (projection.name, projection.version),
+            positions = {
+                (name, version): position
+                for name, version, position in tx.execute(
+                    "SELECT name, version, position FROM projection_tracking"
                 )
-                self._positions[projection.name] = rows[0][0] if rows else 0
+            }
+            failures = {
+                (row[0], row[1]): Failure(*row[2:])
+                for row in tx.execute(
+                    "SELECT name, version, position, event_type, error, since, attempts"
+                    " FROM projection_failures"
+                )
+            }
+        for track in self._tracks.values():
+            key = (track.projection.name, track.projection.version)
+            track.position = positions.get(key, 0)
+            track.failure = failures.get(key)
         return self.position
 
     def catch_up(self) -> int:
-        """Process every stored event not yet folded; return the position reached."""
-        while self._process_batch():
+        """Fold every stored event each projection can; return the position all have reached."""
+        while self._step():
             pass
         self._resolve_waiters()
         return self.position
 
-    def _process_batch(self) -> bool:
-        start = self.position
+    # -- folding ------------------------------------------------------------------------------
+
+    def _step(self) -> bool:
+        """One batch for every projection not waiting out a back-off; True if any moved on."""
+        now = self._clock()
+        due = [t for t in self._tracks.values() if t.failure is None or t.retry_at <= now]
+        if not due:
+            return False
+        start = min(t.position for t in due)
         notifications = self._store.recorder.select_notifications(start=start + 1, limit=self._batch_size)
         if not notifications:
             return False
-        events = [(n.id, self._store.mapper.to_domain_event(n)) for n in notifications]
-        last = notifications[-1].id
-        now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with self._views.transaction() as tx:
-            for projection in self._projections:
-                position = self._positions[projection.name]
-                for notification_id, event in events:
-                    if notification_id > position:
-                        projection.apply(event, tx)
-                tx.execute(
-                    "INSERT INTO projection_tracking (name, version, position, updated_at)"
-                    " VALUES (?, ?, ?, ?) ON CONFLICT (name, version)"
-                    " DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-                    (projection.name, projection.version, last, now),
-                )
-        for projection in self._projections:
-            self._positions[projection.name] = max(self._positions[projection.name], last)
+        decoded: dict[int, Any] = {}
+        progressed = False
+        for track in due:
+            pending = [n for n in notifications if n.id > track.position]
+            if pending and self._fold(track, pending, decoded):
+                progressed = True
+        return progressed
+
+    def _fold(self, track: _Track, pending: list[Any], decoded: dict[int, Any]) -> bool:
+        """Fold `pending` into one projection in one transaction with its tracking record; on a
+        failing event, commit what came before it and stop there."""
+        try:
+            self._apply(track, pending, decoded)
+        except _FoldFailed as failed:
+            if failed.index > 0:
+                self._apply(track, pending[: failed.index], decoded)
+            self._failed(track, pending[failed.index], failed.error)
+            return failed.index > 0
+        if track.failure is not None:
+            self._recovered(track)
         return True
+
+    def _apply(self, track: _Track, notifications: list[Any], decoded: dict[int, Any]) -> None:
+        projection = track.projection
+        last = notifications[-1].id
+        with self._views.transaction() as tx:
+            for index, notification in enumerate(notifications):
+                try:
+                    event = self._event(notification, decoded)
+                    if isinstance(event, projection.handles):
+                        projection.apply(event, tx)
+                except Exception as error:
+                    if is_unavailable(error):
+                        raise  # the view store, not this event: every projection waits
+                    raise _FoldFailed(index, error) from error
+            _track(tx, projection, last)
+        track.position = last
+
+    def _event(self, notification: Any, decoded: dict[int, Any]) -> Any:
+        event = decoded.get(notification.id)
+        if event is None:
+            event = decoded[notification.id] = self._store.mapper.to_domain_event(notification)
+        return event
+
+    def _failed(self, track: _Track, notification: Any, error: BaseException) -> None:
+        name = track.projection.name
+        message = f"{type(error).__name__}: {error}"
+        previous = track.failure
+        same = previous is not None and (previous.position, previous.error) == (notification.id, message)
+        track.failure = Failure(
+            position=notification.id,
+            event_type=notification.topic.rpartition(".")[2],
+            error=message,
+            since=previous.since if same and previous else _now(),
+            attempts=previous.attempts + 1 if same and previous else 1,
+        )
+        track.backoff = min(self._max_backoff, track.backoff * 2 or FIRST_RETRY)
+        track.retry_at = self._clock() + track.backoff
+        if not same:
+            log.error(
+                "projection %s stopped at position %d (%s): %s; retrying with back-off while the"
+                " other projections go on",
+                name,
+                notification.id,
+                track.failure.event_type,
+                message,
+                exc_info=error,
+            )
+        self._save_failure(track)
+        self._resolve_waiters()
+
+    def _recovered(self, track: _Track) -> None:
+        failure = track.failure
+        assert failure is not None
+        log.warning(
+            "projection %s folded position %d after %d failed attempts; it is following the log again",
+            track.projection.name,
+            failure.position,
+            failure.attempts,
+        )
+        track.failure = None
+        track.backoff = 0.0
+        self._save_failure(track)
+
+    def _save_failure(self, track: _Track) -> None:
+        """Keep the failure where other processes and operators look (best effort: the log has it)."""
+        projection, failure = track.projection, track.failure
+        try:
+            with self._views.transaction() as tx:
+                tx.execute(
+                    "DELETE FROM projection_failures WHERE name = ? AND version = ?",
+                    (projection.name, projection.version),
+                )
+                if failure is not None:
+                    tx.execute(
+                        "INSERT INTO projection_failures"
+                        " (name, version, position, event_type, error, since, attempts)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            projection.name,
+                            projection.version,
+                            failure.position,
+                            failure.event_type,
+                            failure.error,
+                            failure.since,
+                            failure.attempts,
+                        ),
+                    )
+        except Exception as error:
+            log.warning("could not record the state of projection %s: %s", projection.name, error)
 
     # -- running in a thread ------------------------------------------------------------------
 
@@ -141,64 +315,184 @@ class ProjectionRunner:
         backoff = self._poll_interval
         while not self._stopping.is_set():
             try:
-                self.catch_up()
-                self.last_error = None
-                backoff = self._poll_interval
-            except Exception as error:  # keep following the log; a broken fold is loud, not fatal
-                self.last_error = f"{type(error).__name__}: {error}"
-                log.exception("projection batch failed at position %d; will retry", self.position)
+                progressed = self._step()
+                self._resolve_waiters()
+            except Exception as error:  # the log or the views cannot be read: wait, then resume
+                self._trouble(error)
                 backoff = min(backoff * 2, 10.0)
-            self._wake.wait(backoff)
+                self._wake.wait(backoff)
+                self._wake.clear()
+                continue
+            backoff = self._poll_interval
+            if self._log_trouble is not None:
+                log.warning("projections are following the log again")
+                self._log_trouble = None
+            if progressed:
+                continue
+            self._wake.wait(self._next_wait())
             self._wake.clear()
+
+    def _next_wait(self) -> float:
+        retries = [t.retry_at for t in self._tracks.values() if t.failure is not None]
+        if not retries:
+            return self._poll_interval
+        return max(0.01, min(self._poll_interval, min(retries) - self._clock()))
+
+    def _trouble(self, error: Exception) -> None:
+        message = f"{type(error).__name__}: {error}"
+        if is_unavailable(error):
+            self._on_unavailable(_store_of(error), error)
+        if message != self._log_trouble:
+            self._log_trouble = message
+            if is_unavailable(error):
+                log.error("projections cannot follow the log: %s; retrying", message)
+            else:
+                log.exception("projections cannot follow the log; retrying")
 
     # -- read-your-writes ---------------------------------------------------------------------
 
-    async def wait_for(self, position: int | None, timeout: float = 10.0) -> None:
-        """Return once every projection has folded the event at `position`."""
-        if position is None or self.position >= position:
+    def projections_for(self, event_types: Iterable[type] | None) -> frozenset[str]:
+        """The projections that fold any of these kinds of event (all of them for None)."""
+        if event_types is None:
+            return frozenset(self._tracks)
+        kinds = tuple(event_types)
+        return frozenset(
+            name
+            for name, track in self._tracks.items()
+            if any(issubclass(kind, track.projection.handles) for kind in kinds)
+        )
+
+    async def wait_for(
+        self, position: int | None, *, event_types: Iterable[type] | None = None, timeout: float = 10.0
+    ) -> None:
+        """Return once the projections folding `event_types` (every projection for None) have
+        folded the event at `position`; raise ProjectionFailing at once if one of them is
+        stopped before it, ProjectionLagging after `timeout` seconds."""
+        names = self.projections_for(event_types)
+        if position is None or not names or self._settled(position, names):
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self._waiters_lock:
-            self._waiters.append((position, future))
+            self._waiters.append((position, names, future))
         self._wake.set()
         try:
             if self._thread is None:
-                await asyncio.wait_for(self._poll_until(position), timeout)
+                await asyncio.wait_for(self._poll_until(position, names), timeout)
             else:
                 await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
-            raise ProjectionLagging(f"read models have not caught up with position {position} yet") from None
+            raise ProjectionLagging(
+                f"the read models have not caught up with position {position} yet; the write is"
+                " stored and will show shortly"
+            ) from None
         finally:
             with self._waiters_lock:
-                self._waiters = [(p, f) for p, f in self._waiters if f is not future]
+                self._waiters = [w for w in self._waiters if w[2] is not future]
 
-    async def _poll_until(self, position: int) -> None:
-        """Without a local projector (an API-only process), follow the tracking table."""
-        while await asyncio.to_thread(self.refresh_positions) < position:
+    def _settled(self, position: int, names: frozenset[str]) -> bool:
+        """True when all `names` reached `position`; raise if one is stopped before it."""
+        tracks = [self._tracks[name] for name in names]
+        if all(t.position >= position for t in tracks):
+            return True
+        failing = sorted(
+            t.projection.name for t in tracks if t.failure is not None and t.failure.position <= position
+        )
+        if failing:
+            raise ProjectionFailing(
+                f"the write is stored, but read model {', '.join(failing)} is stopped at a failing"
+                " event and does not show it yet; operators are alerted through /health"
+            )
+        return False
+
+    async def _poll_until(self, position: int, names: frozenset[str]) -> None:
+        """Without a local projector (an API-only process), follow the tracking tables."""
+        while True:
+            await asyncio.to_thread(self.refresh)
+            if self._settled(position, names):
+                return
             await asyncio.sleep(0.02)
 
     def _resolve_waiters(self) -> None:
-        reached = self.position
         with self._waiters_lock:
-            ready = [(p, f) for p, f in self._waiters if p <= reached]
-            self._waiters = [(p, f) for p, f in self._waiters if p > reached]
-        for _, future in ready:
-            loop = future.get_loop()
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_settle, future)
+            waiters, self._waiters = self._waiters, []
+        keep = []
+        for position, names, future in waiters:
+            try:
+                done = self._settled(position, names)
+            except ProjectionFailing as error:
+                _settle_soon(future, error)
+                continue
+            if done:
+                _settle_soon(future, None)
+            else:
+                keep.append((position, names, future))
+        with self._waiters_lock:
+            self._waiters.extend(keep)
 
     # -- operators ----------------------------------------------------------------------------
 
     def status(self) -> list[ProjectionStatus]:
-        head = self._store.recorder.max_notification_id() or 0
+        """Each projection's position, lag and state; read from the views unless this process
+        is the one folding, and with the log's head when the event store answers."""
+        if self._thread is None:
+            self.refresh()
+        try:
+            head: int | None = self._store.recorder.max_notification_id() or 0
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            self._on_unavailable(EVENT_STORE, error)
+            head = None
         return [
             ProjectionStatus(
-                p.name, p.version, self._positions.get(p.name, 0), head - self._positions.get(p.name, 0)
+                name=t.projection.name,
+                version=t.projection.version,
+                position=t.position,
+                head=head,
+                lag=None if head is None else max(0, head - t.position),
+                state="ok" if t.failure is None else "failing",
+                failure=t.failure,
             )
-            for p in self._projections
+            for t in self._tracks.values()
         ]
 
 
-def _settle(future: asyncio.Future[Any]) -> None:
-    if not future.done():
+class _FoldFailed(Exception):
+    def __init__(self, index: int, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.index = index
+        self.error = error
+
+
+def _track(tx: Tx, projection: Projection, position: int) -> None:
+    tx.execute(
+        "INSERT INTO projection_tracking (name, version, position, updated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (name, version)"
+        " DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
+        (projection.name, projection.version, position, _now()),
+    )
+
+
+def _now() -> str:
+    return to_iso(datetime.now(UTC))
+
+
+def _store_of(error: BaseException) -> str:
+    """Which store an availability error came from: eventsourcing's errors are the event store's."""
+    module = type(error).__module__
+    return EVENT_STORE if module.startswith("eventsourcing") else VIEW_STORE
+
+
+def _settle_soon(future: asyncio.Future[None], error: BaseException | None) -> None:
+    loop = future.get_loop()
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(_settle, future, error)
+
+
+def _settle(future: asyncio.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
         future.set_result(None)
+    else:
+        future.set_exception(error)

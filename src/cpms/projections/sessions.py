@@ -29,6 +29,13 @@ COLUMNS = (
 class SessionsProjection(Projection):
     name = "sessions"
     version = 1
+    handles = (
+        ChargingSession.TransactionStarted,
+        ChargingSession.TransactionAuthorized,
+        ChargingSession.TransactionStartReported,
+        ChargingSession.MeterValuesRecorded,
+        ChargingSession.TransactionEnded,
+    )
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(

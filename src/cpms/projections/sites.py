@@ -18,6 +18,7 @@ COLUMNS = "id, name, street, postal_code, city, country, provider, created_at, u
 class SitesProjection(Projection):
     name = "sites"
     version = 1
+    handles = (Site.SiteCreated, Site.SiteUpdated, Station.Event)
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(

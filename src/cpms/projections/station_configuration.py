@@ -15,6 +15,7 @@ from cpms.timestamps import to_iso
 class StationConfigurationProjection(Projection):
     name = "station_configuration"
     version = 1
+    handles = (Station.StationCommissioned, Station.StationConfigured)
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(

@@ -24,6 +24,7 @@ COLUMNS = (
 class StationsProjection(Projection):
     name = "stations"
     version = 1
+    handles = (Station.Event,)  # every station event says when we last heard from it
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(

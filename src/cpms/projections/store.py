@@ -114,12 +114,20 @@ class _PostgresTx:
 class PostgresViewStore:
     """Views in the PostgreSQL schema of the event store, through a small connection pool."""
 
-    def __init__(self, database: Database, *, max_size: int = 8) -> None:
+    def __init__(self, database: Database, *, max_size: int = 8, timeout: float = 2.0) -> None:
+        # A short wait for a connection: while the database is down, a read is answered with an
+        # error (a 503) within seconds rather than held for the pool's default 30 s. Pre-ping
+        # drops connections a database restart broke, so recovery needs no restart of ours.
         self._pool = ConnectionPool(
             database.conninfo(),
             min_size=1,
             max_size=max_size,
-            kwargs={"options": f"-c search_path={database.schema}"},
+            kwargs={
+                "options": f"-c search_path={database.schema}",
+                "connect_timeout": max(1, round(timeout)),
+            },
+            timeout=timeout,
+            check=ConnectionPool.check_connection,
             open=True,
         )
 
