@@ -169,7 +169,7 @@ def test_another_process_sees_the_failure_and_where_each_projection_stands(
     assert status["fragile"].state == "failing" and status["fragile"].failure.position == poison
 
 
-async def test_a_write_waits_only_for_the_projections_that_fold_it(
+async def test_a_write_waits_for_the_projections_that_fold_it_and_a_failing_one_only_if_it_reads_it(
     store: EventStore, views: SqliteViewStore
 ) -> None:
     _, poison, last = store_sites(store, "A", "Poison", "B")
@@ -180,8 +180,12 @@ async def test_a_write_waits_only_for_the_projections_that_fold_it(
     assert runner.projections_for([Site.SiteCreated]) == {"site_names", "fragile"}
     assert runner.projections_for([Site.SiteUpdated]) == {"renames"}
     await runner.wait_for(last, event_types=[Site.SiteUpdated], timeout=1)  # returns at once
+    # The answer reads only site_names: the stopped projection is not waited for.
+    await runner.wait_for(last, event_types=[Site.SiteCreated], reads=["site_names"], timeout=1)
+    with pytest.raises(ProjectionFailing, match="fragile"):  # it reads it: told at once, not in 30 s
+        await runner.wait_for(last, event_types=[Site.SiteCreated], reads=["fragile"], timeout=30)
     with pytest.raises(ProjectionFailing, match="fragile"):
-        await runner.wait_for(last, event_types=[Site.SiteCreated], timeout=30)  # no waiting it out
+        await runner.wait_for(last, timeout=30)
     await runner.wait_for(poison - 1, event_types=[Site.SiteCreated], timeout=1)  # folded before it
 
 
@@ -196,6 +200,7 @@ async def test_a_running_projector_keeps_serving_writes_that_do_not_need_the_fai
         (position,) = store_sites(store, "C")
         runner.notify(position)
         await _folded(runner, "site_names", position)
+        await runner.wait_for(position, event_types=[Site.SiteCreated], reads=["site_names"], timeout=5)
         with pytest.raises(ProjectionFailing):
             await runner.wait_for(position, event_types=[Site.SiteCreated], timeout=5)
     finally:

@@ -259,3 +259,33 @@ async def test_a_caller_waits_no_longer_than_the_deadline_and_a_command_it_gave_
         await writer.stop()
     assert ran == ["stuck"]  # the queued command's caller had been answered: it was dropped
     assert heard and all(isinstance(error, Unavailable) for error in heard)
+
+
+async def test_commands_queued_behind_a_batch_are_refused_if_the_store_went_down_meanwhile(
+    store: EventStore,
+) -> None:
+    release = threading.Event()
+    down: list[str | None] = [None]
+    ran: list[str] = []
+
+    def stuck(uow: UnitOfWork) -> None:
+        release.wait(5)
+
+    def queued(uow: UnitOfWork) -> None:
+        ran.append("queued")
+
+    writer = Writer(store, unavailable=lambda: down[0], deadline=5)
+    await writer.start()
+    try:
+        first = asyncio.ensure_future(writer.execute(stuck))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(writer.execute(queued))
+        await asyncio.sleep(0.05)
+        down[0] = "connection refused"
+        release.set()
+        await first
+        outcome = await second
+    finally:
+        await writer.stop()
+    assert isinstance(outcome.error, Unavailable)
+    assert ran == []

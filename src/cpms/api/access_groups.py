@@ -14,13 +14,16 @@ from cpms.api.responses import json_response
 from cpms.projections import access_groups, station_configuration
 
 CONFIGURATION_FIELDS = frozenset({"access_group_ids", "roaming_enabled", "scan2pay_enabled"})
+# The read models each kind of answer is built from (read-your-writes waits for these).
+GROUP_READS = (access_groups.AccessGroupsProjection,)
+CONFIGURATION_READS = (station_configuration.StationConfigurationProjection,)
 
 
 async def create_group(request: Request) -> Response:
     org = await organization(request)
     body = await json_object(request, {"name"}, required=frozenset({"name"}))
     written = await services(request).network.create_access_group(org, name=body["name"])
-    await caught_up(request, written)
+    await caught_up(request, written, GROUP_READS)
     return json_response(await _group(request, org, written.id), 201)
 
 
@@ -44,7 +47,7 @@ async def add_card(request: Request) -> Response:
     written = await services(request).network.add_card(
         org, group_id, uid=body["uid"], label=body.get("label")
     )
-    await caught_up(request, written)
+    await caught_up(request, written, GROUP_READS)
     return json_response(await _group(request, org, group_id), 201)
 
 
@@ -52,7 +55,7 @@ async def remove_card(request: Request) -> Response:
     org = await organization(request)
     group_id = _group_id(request)
     written = await services(request).network.remove_card(org, group_id, request.path_params["uid"])
-    await caught_up(request, written)
+    await caught_up(request, written, GROUP_READS)
     return json_response(await _group(request, org, group_id))
 
 
@@ -66,7 +69,7 @@ async def put_configuration(request: Request) -> Response:
     ocpp_id = request.path_params["ocpp_id"]
     body = await json_object(request, CONFIGURATION_FIELDS, required=CONFIGURATION_FIELDS)
     written = await services(request).network.configure_station(org, ocpp_id, **body)
-    await caught_up(request, written)
+    await caught_up(request, written, CONFIGURATION_READS)
     return json_response(await _configuration(request, org, ocpp_id))
 
 

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from cpms.api.errors import ApiError
 from cpms.application import ChargingNetwork, Written
 from cpms.infra.health import VIEW_STORE, DependencyMonitor, Unavailable, is_unavailable
+from cpms.projections.base import Projection
 from cpms.projections.runner import ProjectionRunner
 from cpms.projections.store import Tx, ViewStore
 
@@ -61,11 +62,15 @@ async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: 
         raise Unavailable(VIEW_STORE, str(error)) from error
 
 
-async def caught_up(request: Request, written: Written) -> None:
-    """Read-your-writes: wait until the read models that fold the caller's write include it."""
+async def caught_up(request: Request, written: Written, reads: tuple[type[Projection], ...]) -> None:
+    """Read-your-writes: wait until the read models include the caller's write. One stopped at a
+    failing event answers 503 only when the response `reads` it; otherwise it is not waited for."""
+    assert reads, "name the read models the response is built from"
     if written.stored is not None:
         await services(request).projections.wait_for(
-            written.stored.position, event_types=written.stored.event_types
+            written.stored.position,
+            event_types=written.stored.event_types,
+            reads=[projection.name for projection in reads],
         )
 
 

@@ -12,6 +12,8 @@ from cpms.api.responses import json_response
 from cpms.projections import charge_points, sites
 
 SITE_FIELDS = {"name", "address", "provider"}
+# A site's answer: the site, and its state and counts derived from the sheet.
+SITE_READS = (sites.SitesProjection, charge_points.ChargePointsProjection)
 
 
 async def create_site(request: Request) -> Response:
@@ -20,7 +22,7 @@ async def create_site(request: Request) -> Response:
     written = await services(request).network.create_site(
         org, name=body.get("name"), address=body.get("address"), provider=body.get("provider")
     )
-    await caught_up(request, written)
+    await caught_up(request, written, SITE_READS)
     return json_response(await existing_site(request, org, written.id), 201)
 
 
@@ -42,7 +44,7 @@ async def update_site(request: Request) -> Response:
     site_id = uuid_param(request.path_params["site_id"], "site")
     body = await json_object(request, SITE_FIELDS)
     written = await services(request).network.update_site(org, site_id, body)
-    await caught_up(request, written)
+    await caught_up(request, written, SITE_READS)
     return json_response(await existing_site(request, org, site_id))
 
 

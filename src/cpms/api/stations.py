@@ -30,7 +30,7 @@ async def commission_station(request: Request) -> Response:
     org = await organization(request)
     body = await json_object(request, COMMISSION_FIELDS, required=frozenset({"ocpp_id", "serial_number"}))
     written = await services(request).network.commission_station(org, **body)
-    await caught_up(request, written)
+    await caught_up(request, written, (stations.StationsProjection,))
     return json_response(await _station(request, org, written.id), 201)
 
 

@@ -91,6 +91,7 @@ class DependencyMonitor:
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping = False
 
     @property
     def names(self) -> list[str]:
@@ -127,14 +128,18 @@ class DependencyMonitor:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._wake = asyncio.Event()
+        self._stopping = False
         await self.check_now()
         self._task = asyncio.create_task(self._run(), name="cpms-health")
 
     async def stop(self) -> None:
+        # Stopped by a flag, not by cancelling: a cancellation racing the wake-up inside
+        # `asyncio.wait_for` can be lost (Python 3.11), and the loop would never end.
+        self._stopping = True
+        if self._wake is not None:
+            self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
         for probe in self._probes.values():
             close = getattr(probe, "close", None)
@@ -143,11 +148,12 @@ class DependencyMonitor:
 
     async def _run(self) -> None:
         assert self._wake is not None
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self._interval)
             self._wake.clear()
-            await self.check_now()
+            if not self._stopping:
+                await self.check_now()
 
     async def _probe(self, name: str) -> str | None:
         try:

@@ -337,6 +337,11 @@ class Writer:
             batch = [(command, future) for command, future in batch if not future.done()]
             if not batch:
                 continue  # every caller gave up waiting: run nothing they were not told of
+            reason = self._unavailable()
+            if reason is not None:  # the store went down while these waited behind a batch
+                for _, future in batch:
+                    future.set_result(Outcome(error=Unavailable(EVENT_STORE, reason)))
+                continue
             commands = [command for command, _ in batch]
             try:
                 outcomes = await loop.run_in_executor(self._executor, self._write, commands)

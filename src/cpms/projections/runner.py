@@ -84,6 +84,14 @@ class ProjectionStatus:
     failure: Failure | None = None
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What a reader waits for: the projections that fold its write, and those it reads."""
+
+    folds: frozenset[str]
+    reads: frozenset[str]
+
+
 class _Track:
     """One projection's progress in this process."""
 
@@ -119,7 +127,7 @@ class ProjectionRunner:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._waiters: list[tuple[int, frozenset[str], asyncio.Future[None]]] = []
+        self._waiters: list[tuple[int, Needs, asyncio.Future[None]]] = []
         self._waiters_lock = threading.Lock()
         self._log_trouble: str | None = None  # why the log could not be followed, logged once
 
@@ -363,21 +371,32 @@ class ProjectionRunner:
         )
 
     async def wait_for(
-        self, position: int | None, *, event_types: Iterable[type] | None = None, timeout: float = 10.0
+        self,
+        position: int | None,
+        *,
+        event_types: Iterable[type] | None = None,
+        reads: Iterable[str] | None = None,
+        timeout: float = 10.0,
     ) -> None:
-        """Return once the projections folding `event_types` (every projection for None) have
-        folded the event at `position`; raise ProjectionFailing at once if one of them is
-        stopped before it, ProjectionLagging after `timeout` seconds."""
+        """Return once the projections that fold `event_types` (every projection for None) have
+        folded the event at `position`, so that any read after a write sees it.
+
+        A projection stopped at a failing event before `position` is not waited for, unless the
+        caller `reads` it (every projection for None): then ProjectionFailing is raised at once.
+        So a failing sheet does not stop an operator from commissioning a station, and the
+        answer to a write is never held by a read model it does not show. ProjectionLagging is
+        raised after `timeout` seconds."""
         names = self.projections_for(event_types)
-        if position is None or not names or self._settled(position, names):
+        needed = Needs(names, frozenset(self._tracks if reads is None else reads))
+        if position is None or not names or self._settled(position, needed):
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         with self._waiters_lock:
-            self._waiters.append((position, names, future))
+            self._waiters.append((position, needed, future))
         self._wake.set()
         try:
             if self._thread is None:
-                await asyncio.wait_for(self._poll_until(position, names), timeout)
+                await asyncio.wait_for(self._poll_until(position, needed), timeout)
             else:
                 await asyncio.wait_for(asyncio.shield(future), timeout)
         except TimeoutError:
@@ -389,26 +408,24 @@ class ProjectionRunner:
             with self._waiters_lock:
                 self._waiters = [w for w in self._waiters if w[2] is not future]
 
-    def _settled(self, position: int, names: frozenset[str]) -> bool:
-        """True when all `names` reached `position`; raise if one is stopped before it."""
-        tracks = [self._tracks[name] for name in names]
-        if all(t.position >= position for t in tracks):
-            return True
-        failing = sorted(
-            t.projection.name for t in tracks if t.failure is not None and t.failure.position <= position
-        )
+    def _settled(self, position: int, needed: Needs) -> bool:
+        """True when every projection in `needed.folds` reached `position` or is stopped before
+        it without being read; raise if one that is read is stopped before it."""
+        behind = [self._tracks[name] for name in needed.folds if self._tracks[name].position < position]
+        stopped = [t for t in behind if t.failure is not None and t.failure.position <= position]
+        failing = sorted(t.projection.name for t in stopped if t.projection.name in needed.reads)
         if failing:
             raise ProjectionFailing(
                 f"the write is stored, but read model {', '.join(failing)} is stopped at a failing"
                 " event and does not show it yet; operators are alerted through /health"
             )
-        return False
+        return len(stopped) == len(behind)
 
-    async def _poll_until(self, position: int, names: frozenset[str]) -> None:
+    async def _poll_until(self, position: int, needed: Needs) -> None:
         """Without a local projector (an API-only process), follow the tracking tables."""
         while True:
             await asyncio.to_thread(self.refresh)
-            if self._settled(position, names):
+            if self._settled(position, needed):
                 return
             await asyncio.sleep(0.02)
 
@@ -416,16 +433,16 @@ class ProjectionRunner:
         with self._waiters_lock:
             waiters, self._waiters = self._waiters, []
         keep = []
-        for position, names, future in waiters:
+        for position, needed, future in waiters:
             try:
-                done = self._settled(position, names)
+                done = self._settled(position, needed)
             except ProjectionFailing as error:
                 _settle_soon(future, error)
                 continue
             if done:
                 _settle_soon(future, None)
             else:
-                keep.append((position, names, future))
+                keep.append((position, needed, future))
         with self._waiters_lock:
             self._waiters.extend(keep)
 
