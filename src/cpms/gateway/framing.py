@@ -1,15 +1,16 @@
 """OCPP-J framing done right where the `ocpp` package (2.1.0) is not.
 
-Every frame a charger sends gets an answer the spec allows: unparseable frames a CALLERROR
-(message id `-1` when none can be read) instead of silence; an action the version does not know
-`NotImplemented`, a known one we do not handle `NotSupported` (the package swaps them); and on
-1.6 a payload that breaks the schema `FormationViolation`, as 1.6 spells it.
+Every frame a charger sends gets an answer the spec allows: a frame that cannot be read, or holds
+what we cannot store, a CALLERROR (`frames.py`; message id `-1` when none can be read) instead of
+silence; an action the version does not know `NotImplemented`, a known one we do not handle
+`NotSupported` (the package swaps them); on 1.6 a payload that breaks the schema
+`FormationViolation`, as 1.6 spells it. Each refusal is one warning line naming the station,
+message id, action and error code.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -26,9 +27,10 @@ from ocpp.exceptions import (
 from ocpp.exceptions import (
     NotImplementedError as OcppNotImplemented,
 )
-from ocpp.messages import CallError, MessageType, unpack
+from ocpp.messages import CallError, MessageType
 
 from cpms.application import ChargingNetwork
+from cpms.gateway.frames import BrokenFrame, decode_frame
 from cpms.timestamps import parse_iso
 
 log = logging.getLogger(__name__)
@@ -76,17 +78,17 @@ class OcppFraming:
             await _close_flooded(self._connection)  # type: ignore[attr-defined]
             return
         try:
-            msg = unpack(raw_msg)
-        except OCPPError as error:
-            log.warning("%s: unparseable frame (%s)", self.id, error.description)  # type: ignore[attr-defined]
-            await self._send_error(_unique_id_of(raw_msg), error)
+            msg = decode_frame(raw_msg)
+        except BrokenFrame as broken:
+            await self._refuse(broken.unique_id, broken.action, broken.error)
             return
         if msg.message_type_id != MessageType.Call:
             self._response_queue.put_nowait(msg)  # type: ignore[attr-defined]
             return
         if not isinstance(msg.action, str) or not isinstance(msg.payload, dict):
-            await self._send_error(
+            await self._refuse(
                 msg.unique_id,
+                None,
                 FormatViolationError(description="Action must be a string and payload an object"),
             )
             return
@@ -99,20 +101,38 @@ class OcppFraming:
                 refusal = OcppNotImplemented(
                     description=f"{msg.action} is not an action of OCPP {self._ocpp_version}"  # type: ignore[attr-defined]
                 )
-            await self._send_error(msg.unique_id, refusal)
+            await self._refuse(msg.unique_id, msg.action, refusal)
             return
         try:
             await self._handle_call(msg)  # type: ignore[attr-defined]
-        except OCPPError as error:
-            await self._send_error(msg.unique_id, error)
+        except OCPPError as error:  # the schema refused the payload, before any handler ran
+            await self._refuse(msg.unique_id, msg.action, error)
+
+    async def _refuse(self, unique_id: str, action: str | None, error: OCPPError) -> None:
+        self._log_refusal(unique_id, action, error)
+        await self._send_error(unique_id, error)
 
     async def _send_error(self, unique_id: str, error: OCPPError) -> None:
-        code = error.code
-        if code == "FormatViolation" and self._ocpp_version == "1.6":  # type: ignore[attr-defined]
-            code = "FormationViolation"
         details = {k: v for k, v in (error.details or {}).items() if k != "ocpp_message"}
-        frame = CallError(unique_id, code, error.description or "", details)
+        frame = CallError(unique_id, self._spelled(error.code), error.description or "", details)
         await self._send(frame.to_json())  # type: ignore[attr-defined]
+
+    def _log_refusal(self, unique_id: str, action: str | None, error: OCPPError) -> None:
+        """A charger's bad input is its problem and ours to see, not a fault of ours: one line."""
+        log.warning(
+            "%s: refused %s %s with %s: %s",
+            self.id,  # type: ignore[attr-defined]
+            action or "frame",
+            unique_id,
+            self._spelled(error.code),
+            error.description,
+        )
+
+    def _spelled(self, code: str) -> str:
+        """OCPP 1.6 spells FormatViolation `FormationViolation`."""
+        if code == "FormatViolation" and self._ocpp_version == "1.6":  # type: ignore[attr-defined]
+            return "FormationViolation"
+        return code
 
 
 async def _close_flooded(connection: Any) -> None:
@@ -121,17 +141,6 @@ async def _close_flooded(connection: Any) -> None:
         await asyncio.wait_for(connection.close(1008, "message rate exceeded"), 1.0)
     except TimeoutError:
         connection.transport.abort()
-
-
-def _unique_id_of(raw_msg: Any) -> str:
-    """The message id of a broken frame when it can be read, else `-1` as OCPP-J asks."""
-    try:
-        frame = json.loads(raw_msg)
-    except (ValueError, TypeError):
-        return "-1"
-    if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
-        return frame[1]
-    return "-1"
 
 
 class CentralSystem(OcppFraming):
