@@ -4,8 +4,8 @@ Every frame a charger sends gets an answer the spec allows: a frame that cannot 
 what we cannot store, a CALLERROR (`frames.py`; message id `-1` when none can be read) instead of
 silence; an action the version does not know `NotImplemented`, a known one we do not handle
 `NotSupported` (the package swaps them); on 1.6 a payload that breaks the schema
-`FormationViolation`, as 1.6 spells it. Each refusal is one warning line naming the station,
-message id, action and error code.
+`FormationViolation`, as 1.6 spells it; and a handler's error the answer `errors.py` gives it.
+Each refusal is one warning line naming the station, message id, action and error code.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime
 from typing import Any
 
 import ocpp.messages
+from ocpp.charge_point import LOGGER as OCPP_LOGGER
 from ocpp.exceptions import (
     FormatViolationError,
     NotSupportedError,
@@ -30,6 +31,7 @@ from ocpp.exceptions import (
 from ocpp.messages import CallError, MessageType
 
 from cpms.application import ChargingNetwork
+from cpms.gateway.errors import internal_error, refusal_for
 from cpms.gateway.frames import BrokenFrame, decode_frame
 from cpms.timestamps import parse_iso
 
@@ -145,14 +147,53 @@ async def _close_flooded(connection: Any) -> None:
 
 class CentralSystem(OcppFraming):
     """What the handlers of every OCPP version share: the network they report to, the
-    heartbeat interval they hand out, and how they read a charger's timestamps."""
+    heartbeat interval they hand out, how they read a charger's timestamps, and how their
+    errors are answered."""
 
     def __init__(
         self, ocpp_id: str, connection: Any, network: ChargingNetwork, *, heartbeat_interval: int
     ) -> None:
-        super().__init__(ocpp_id, connection)  # type: ignore[call-arg]
+        super().__init__(ocpp_id, connection, logger=_PackageLog(OCPP_LOGGER))  # type: ignore[call-arg]
         self._network = network
         self._heartbeat_interval = heartbeat_interval
+        for action, routes in self.route_map.items():  # type: ignore[attr-defined]
+            if "_on_action" in routes:
+                routes["_on_action"] = self._answering(str(action), routes["_on_action"])
+
+    def _answering(
+        self, action: str, handler: Callable[..., Awaitable[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
+        """The handler, its exceptions translated once for all by `errors.py`. The package
+        passes `call_unique_id` to a handler that names it, so the log line can name the message."""
+
+        async def answer(call_unique_id: str, **payload: Any) -> Any:
+            try:
+                return await handler(**payload)
+            except Exception as error:
+                refusal = refusal_for(error)
+                if refusal is None:
+                    log.error("%s: %s %s failed", self.id, action, call_unique_id, exc_info=error)  # type: ignore[attr-defined]
+                    refusal = internal_error(action)
+                else:
+                    self._log_refusal(call_unique_id, action, refusal)
+                # The package answers with this error's code itself, so spell it for the version here.
+                refusal.code = self._spelled(refusal.code)
+                raise refusal from error
+
+        return answer
+
+
+class _PackageLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The logger handed to the `ocpp` package. Its `_handle_call` logs every handler error with
+    a traceback; `CentralSystem._answering` has already reported each once (a warning line for
+    a charger's bad input, the traceback for a fault of ours), so the package's copy is debug."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        kwargs.pop("exc_info", None)
+        self.debug(msg, *args, **kwargs)
+
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
+        return msg, kwargs
 
 
 def charger_time(timestamp: str) -> datetime:
