@@ -97,6 +97,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
             meter_start=meter_start,
             started_at=started_at,
             request_key=content,
+            reservation_id=reservation_id,
         )
         return call_result.StartTransaction(
             transaction_id=int(transaction_id), id_tag_info=_id_tag_info(authorization)
@@ -110,11 +111,9 @@ class CentralSystem16(CentralSystem, ChargePoint):
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
         samples = parse_samples(meter_value, charger_time)
-        if transaction_id is None:
-            return call_result.MeterValues()  # readings outside a transaction are not kept yet
         try:
             await self._network.record_meter_values(
-                self.id, transaction_id=str(transaction_id), samples=samples
+                self.id, connector_id=connector_id, transaction_id=transaction_id, samples=samples
             )
         except NotFound:
             log.warning("%s: MeterValues for unknown transaction %s", self.id, transaction_id)
@@ -135,7 +134,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
         try:
             authorization = await self._network.stop_transaction(
                 self.id,
-                transaction_id=str(transaction_id),
+                transaction_id=transaction_id,
                 meter_stop=meter_stop,
                 ended_at=ended_at,
                 stop_reason=reason or "Local",  # the 1.6 default when the charger gives none

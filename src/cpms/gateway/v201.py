@@ -98,6 +98,7 @@ class CentralSystem201(CentralSystem, ChargePoint):
             stopped_reason=transaction_info.get("stopped_reason"),
             id_token=token,
             evse=evse["id"] if evse else None,
+            evse_connector=evse.get("connector_id") if evse else None,
             samples=parse_samples(meter_value or [], charger_time),
             ocpp_version=self._connection.subprotocol or "ocpp2.0.1",
         )
@@ -111,8 +112,14 @@ class CentralSystem201(CentralSystem, ChargePoint):
     async def on_meter_values(
         self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
     ) -> call_result.MeterValues:
-        parse_samples(meter_value, charger_time)  # refuse what is malformed, as for transactions
-        return call_result.MeterValues()  # readings outside a transaction are not kept yet
+        # Readings outside a transaction are not kept yet; what is malformed is still refused.
+        await self._network.record_meter_values(
+            self.id,
+            connector_id=evse_id,
+            transaction_id=None,
+            samples=parse_samples(meter_value, charger_time),
+        )
+        return call_result.MeterValues()
 
 
 # Token kinds an RFID card or key code can be; the others are for roaming or the central system.
