@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -178,6 +178,8 @@ class CentralSystem(OcppFraming):
                     self._log_refusal(call_unique_id, action, refusal)
                 # The package answers with this error's code itself, so spell it for the version here.
                 refusal.code = self._spelled(refusal.code)
+                if refusal is error:
+                    raise
                 raise refusal from error
 
         return answer
@@ -192,9 +194,6 @@ class _PackageLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         kwargs.pop("exc_info", None)
         self.debug(msg, *args, **kwargs)
 
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, MutableMapping[str, Any]]:
-        return msg, kwargs
-
 
 def charger_time(timestamp: str) -> datetime:
     """A charger's own timestamp; an unreadable one is a constraint violation, not a crash."""
@@ -202,5 +201,5 @@ def charger_time(timestamp: str) -> datetime:
         return parse_iso(timestamp)
     except ValueError:
         raise PropertyConstraintViolationError(
-            description=f"timestamp {timestamp!r} is not ISO 8601"
+            description=f"timestamp {timestamp[:40]!r} is not ISO 8601"
         ) from None
