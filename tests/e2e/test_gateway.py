@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 
 import pytest
 import websockets
@@ -215,3 +216,43 @@ async def test_a_flooding_connection_is_closed_and_others_keep_working(start_nod
         await settled(node)
         rows = (await api.get(f"/sites/{site['id']}/charge-points")).json()["items"]
         assert {r["ocpp_id"]: r["status"] for r in rows}["CP-CALM"] == "Charging"
+
+
+def _our_log(caplog, level: int = logging.WARNING) -> list[logging.LogRecord]:
+    """What cpms and the `ocpp` package logged at `level` or above."""
+    return [r for r in caplog.records if r.levelno >= level and r.name.split(".")[0] in ("cpms", "ocpp")]
+
+
+async def test_a_chargers_bad_value_is_one_warning_line_without_a_traceback(start_node, caplog):
+    node = await start_node()
+    await _station(node, "CP-W")
+    start = {"connectorId": 1, "idTag": "04A1B2C3", "meterStart": -1, "timestamp": "2026-11-23T08:00:00Z"}
+    async with await _raw(node, "CP-W") as ws:
+        caplog.clear()
+        reply = await _exchange(ws, json.dumps([2, "s1", "StartTransaction", start]))
+        assert reply[:3] == [4, "s1", "PropertyConstraintViolation"]
+        assert "meterStart" in reply[3]
+    [line] = _our_log(caplog)
+    assert line.levelno == logging.WARNING and line.exc_info is None
+    message = line.getMessage()
+    for named in ("CP-W", "s1", "StartTransaction", "PropertyConstraintViolation", "meterStart"):
+        assert named in message
+
+
+async def test_an_unexpected_failure_is_an_internal_error_and_its_traceback_is_logged(start_node, caplog):
+    node = await start_node()
+    await _station(node, "CP-OOPS")
+
+    async def failing(*_, **__):
+        raise RuntimeError("the card reader service exploded")
+
+    node.network.authorize = failing
+    async with await _raw(node, "CP-OOPS") as ws:
+        caplog.clear()
+        reply = await _exchange(ws, json.dumps([2, "a1", "Authorize", {"idTag": "04A1B2C3"}]))
+        assert reply[:3] == [4, "a1", "InternalError"]
+        assert "Authorize" in reply[3] and "retry" in reply[3]
+        [line] = _our_log(caplog)
+        assert line.levelno == logging.ERROR and "CP-OOPS" in line.getMessage()
+        assert isinstance(line.exc_info[1], RuntimeError)
+        assert (await _exchange(ws, '[2, "h1", "Heartbeat", {}]'))[:2] == [3, "h1"]

@@ -46,6 +46,7 @@ class Load:
     def __init__(self, charger: Charger) -> None:
         self.charger = charger
         self.outcomes: dict[str, str] = {}
+        self.descriptions: set[str] = set()
         self._n = 0
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -56,6 +57,7 @@ class Load:
                 await self.charger.status(1, "Charging" if self._n % 2 else "Available", timestamp)
             except OCPPError as error:
                 self.outcomes[timestamp] = error.code
+                self.descriptions.add(error.description)
                 await asyncio.sleep(0.2)  # as chargers do, back off before the next try
             else:
                 self.outcomes[timestamp] = "acked"
@@ -137,6 +139,7 @@ async def test_a_database_outage_is_answered_promptly_and_recovered_from_without
             acked = {t for t, outcome in load.outcomes.items() if outcome == "acked"}
             answered_with_error = {t for t, outcome in load.outcomes.items() if outcome != "acked"}
             assert set(load.outcomes.values()) <= {"acked", "InternalError"}
+            assert load.descriptions == {"The central system cannot store messages right now; retry later"}
             assert acked <= stored, "a message was acked but not stored"
             # Stored without an ack is possible only for a message whose answer was an error
             # (a batch committing as its caller's deadline passed); never one left unanswered.

@@ -8,11 +8,15 @@ import pytest
 
 from cpms.aggregates.authorization import authorize_card, is_listed
 from cpms.aggregates.charging_session import (
+    MAX_READING,
+    SEQ_NO_RANGE,
     ChargingSession,
     TransactionIds,
     energy_register_wh,
     meter_reading,
     parse_samples,
+    protocol_integer,
+    transaction_number,
 )
 from cpms.aggregates.errors import InvalidValue
 from cpms.timestamps import parse_iso
@@ -73,6 +77,82 @@ def test_the_latest_whole_meter_register_reading_gives_the_energy():
 def test_meter_start_must_be_a_non_negative_number(value):
     with pytest.raises(InvalidValue):
         meter_reading(value, "meterStart")
+
+
+@pytest.mark.parametrize("value", [0, MAX_READING, 123.5])
+def test_meter_start_within_the_physical_bound_is_accepted(value):
+    assert meter_reading(value, "meterStart") == value
+
+
+@pytest.mark.parametrize("value", [MAX_READING + 1, 2**63 - 1, 1e300])
+def test_meter_start_beyond_the_physical_bound_is_refused(value):
+    with pytest.raises(InvalidValue, match="meterStop must be a number of Wh from 0 to 1,000,000,000,000"):
+        meter_reading(value, "meterStop")
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "measurand"),
+    [
+        ("1000000000001", "Wh", "Energy.Active.Import.Register"),
+        ("1000000001", "kWh", "Energy.Active.Import.Register"),
+        ("1e300", None, "Voltage"),
+        ("-1e13", "W", "Power.Active.Import"),
+        (str(2**63 - 1), "Wh", "Energy.Active.Import.Register"),
+    ],
+)
+def test_a_reading_beyond_the_physical_bound_in_base_units_is_refused(value, unit, measurand):
+    with pytest.raises(InvalidValue, match="is beyond 1,000,000,000,000"):
+        parse_samples([_reading(value, unit, measurand=measurand)], parse_iso)
+
+
+def test_readings_at_the_bound_are_accepted_and_other_measurands_may_be_negative():
+    samples = parse_samples(
+        [_reading("1000000000", "kWh"), _reading("-11000", "W", measurand="Power.Active.Import")], parse_iso
+    )
+    assert [s["value"] for s in samples] == [1e12, -11000.0]
+
+
+def _reading_201(value, multiplier):
+    sampled = {"value": value, "unit_of_measure": {"unit": "Wh", "multiplier": multiplier}}
+    return {"timestamp": "2026-11-23T08:10:00Z", "sampled_value": [sampled]}
+
+
+@pytest.mark.parametrize(("multiplier", "wh"), [(3, 2000.0), (-3, 0.002), (9, 2e9), (-9, 2e-9), (0, 2.0)])
+def test_a_201_multiplier_is_a_power_of_ten_from_minus_9_to_9(multiplier, wh):
+    [sample] = parse_samples([_reading_201(2, multiplier)], parse_iso)
+    assert sample["value"] == pytest.approx(wh)
+
+
+@pytest.mark.parametrize("multiplier", [10, -10, 2**62, -(2**62), True, "3", 1.5])
+def test_a_201_multiplier_outside_minus_9_to_9_is_refused_without_computing_it(multiplier):
+    with pytest.raises(InvalidValue, match="multiplier must be an integer from -9 to 9"):
+        parse_samples([_reading_201(2, multiplier)], parse_iso)
+
+
+def test_a_refused_value_is_quoted_short():
+    with pytest.raises(InvalidValue) as refused:
+        parse_samples([_reading("x" * 60_000)], parse_iso)
+    assert len(str(refused.value)) < 100
+
+
+@pytest.mark.parametrize("value", [-(2**31), 0, 2**31 - 1])
+def test_a_16_transaction_id_within_32_bits_keys_its_session(value):
+    assert transaction_number(value) == str(value)
+
+
+@pytest.mark.parametrize("value", [2**31, -(2**31) - 1, 2**63 - 1, True, "7"])
+def test_a_16_transaction_id_beyond_32_bits_is_refused(value):
+    with pytest.raises(InvalidValue, match="transactionId must be an integer from -2147483648 to 2147483647"):
+        transaction_number(value)
+
+
+@pytest.mark.parametrize(("value", "accepted"), [(0, True), (2**31 - 1, True), (-1, False), (2**31, False)])
+def test_a_201_seq_no_counts_from_0_within_31_bits(value, accepted):
+    if accepted:
+        assert protocol_integer(value, "seqNo", SEQ_NO_RANGE) == value
+    else:
+        with pytest.raises(InvalidValue, match="seqNo must be an integer from 0 to 2147483647"):
+            protocol_integer(value, "seqNo", SEQ_NO_RANGE)
 
 
 def test_a_session_ends_once():

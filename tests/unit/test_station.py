@@ -10,7 +10,7 @@ import pytest
 
 from cpms.aggregates.credentials import verify_password
 from cpms.aggregates.errors import InvalidValue
-from cpms.aggregates.station import Station, station_id
+from cpms.aggregates.station import MAX_CONNECTORS_PER_EVSE, Station, station_id
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 LATER = datetime(2024, 5, 1, 12, 5, tzinfo=UTC)
@@ -164,15 +164,55 @@ def test_disconnecting_a_station_that_is_not_connected_records_nothing() -> None
     assert station.collect_events() == []
 
 
-def test_a_status_notification_on_a_negative_connector_is_refused() -> None:
+def _notify(station: Station, connector_id: int, ocpp_connector_id: int | None = None) -> None:
+    station.notify_status(
+        connector_id=connector_id,
+        ocpp_status="Available",
+        error_code="NoError",
+        info=None,
+        vendor_error_code=None,
+        occurred_at=LATER,
+        ocpp_connector_id=ocpp_connector_id,
+    )
+
+
+@pytest.mark.parametrize("connector_id", [-1, 3, 7, 2**31, 2**63 - 1])
+def test_a_status_notification_beyond_the_commissioned_connectors_is_refused(connector_id: int) -> None:
     station = connected_station()
-    with pytest.raises(InvalidValue, match="connector"):
-        station.notify_status(
-            connector_id=-1,
-            ocpp_status="Available",
-            error_code="NoError",
-            info=None,
-            vendor_error_code=None,
-            occurred_at=LATER,
-        )
+    with pytest.raises(InvalidValue, match=r"connector .* not commissioned .* \(connectors 0\.\.2, 0 being"):
+        _notify(station, connector_id)
     assert station.collect_events() == []
+
+
+@pytest.mark.parametrize("connector_id", [0, 1, 2])
+def test_a_status_notification_of_the_station_or_a_commissioned_connector_is_recorded(
+    connector_id: int,
+) -> None:
+    station = connected_station()
+    _notify(station, connector_id)
+    (event,) = station.collect_events()
+    assert event.connector_id == connector_id
+
+
+@pytest.mark.parametrize(
+    ("within", "accepted"), [(1, True), (MAX_CONNECTORS_PER_EVSE, True), (0, False), (9, False)]
+)
+def test_a_201_connector_within_an_evse_is_bounded(within: int, accepted: bool) -> None:
+    station = connected_station()
+    if accepted:
+        _notify(station, 1, ocpp_connector_id=within)
+        assert len(station.collect_events()) == 1
+    else:
+        with pytest.raises(InvalidValue, match=f"1..{MAX_CONNECTORS_PER_EVSE} within an EVSE"):
+            _notify(station, 1, ocpp_connector_id=within)
+        assert station.collect_events() == []
+
+
+def test_a_transaction_runs_only_on_a_commissioned_connector() -> None:
+    station = commission(connectors=2)
+    assert [n for n in range(-1, 4) if station.is_commissioned(n)] == [1, 2]
+    station.require_connector(2)
+    with pytest.raises(InvalidValue, match=r"\(connectors 1\.\.2\)"):
+        station.require_connector(0)
+    with pytest.raises(InvalidValue, match="connector 3 is not commissioned at station CP-0001"):
+        station.require_connector(3)

@@ -17,6 +17,17 @@ START_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:start-transaction")
 TRANSACTION_IDS = uuid5(NAMESPACE_URL, "cpms:transaction-ids")
 
 ENERGY_REGISTER = "Energy.Active.Import.Register"
+# A physical bound on any reading, in base units (Wh, W, varh, var, A, V...): 10^12 Wh is 1 TWh,
+# ten times what a 350 kW charger delivers running flat out for 30 years. Past it a number is a
+# fault or a lie, and the views need not hold it.
+MAX_READING = 10**12
+# OCPP 2.0.1 `unitOfMeasure.multiplier` is a power of ten; giga to nano covers every meter, and
+# bounding it keeps `10 ** multiplier` from being a computation a charger can make us run.
+MULTIPLIER_RANGE = (-9, 9)
+# OCPP integers are 32-bit (1.6 and 2.0.1, "Data types"): 1.6 transaction and reservation ids
+# anywhere in that range; a 2.0.1 seqNo counts up from 0.
+INT32_RANGE = (-(2**31), 2**31 - 1)
+SEQ_NO_RANGE = (0, 2**31 - 1)
 _TO_BASE_UNIT = {
     "Wh": ("Wh", 1.0),
     "kWh": ("Wh", 1000.0),
@@ -258,12 +269,25 @@ class TransactionIds(Aggregate):
 
 
 def meter_reading(value: Any, field: str) -> float:
-    """A register reading in Wh: a finite, non-negative number."""
+    """A register reading in Wh: a finite number from 0 to `MAX_READING`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InvalidValue(f"{field} must be a number of Wh")
-    if not math.isfinite(value) or value < 0:
-        raise InvalidValue(f"{field} must be a finite, non-negative number of Wh")
+    if not (math.isfinite(value) and 0 <= value <= MAX_READING):
+        raise InvalidValue(f"{field} must be a number of Wh from 0 to {MAX_READING:,}")
     return float(value)
+
+
+def protocol_integer(value: Any, field: str, bounds: tuple[int, int] = INT32_RANGE) -> int:
+    """An integer of the protocol within its range (by default OCPP's 32 bits)."""
+    low, high = bounds
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidValue(f"{field} must be an integer from {low} to {high}")
+    return value
+
+
+def transaction_number(value: Any) -> str:
+    """An OCPP 1.6 transactionId as cpms keys its sessions."""
+    return str(protocol_integer(value, "transactionId"))
 
 
 def parse_samples(meter_values: list[dict[str, Any]], parse_time: Any) -> list[dict[str, Any]]:
@@ -283,17 +307,21 @@ def parse_samples(meter_values: list[dict[str, Any]], parse_time: Any) -> list[d
             unit = unit or ("Wh" if measurand.startswith("Energy") else None)
             value = sampled.get("value")
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise InvalidValue(f"{measurand} value {value!r} is not a number")
+                raise InvalidValue(f"{measurand} value {_shown(value)} is not a number")
             try:
                 number = float(value)
             except ValueError:
-                raise InvalidValue(f"{measurand} value {value!r} is not a number") from None
+                raise InvalidValue(f"{measurand} value {_shown(value)} is not a number") from None
             if not math.isfinite(number):
-                raise InvalidValue(f"{measurand} value {value!r} is not a finite number")
+                raise InvalidValue(f"{measurand} value {_shown(value)} is not a finite number")
             base_unit, factor = _TO_BASE_UNIT.get(unit or "", (unit, 1.0))
-            number *= factor * 10 ** int(unit_of_measure.get("multiplier", 0))
+            number *= factor * 10 ** _multiplier(unit_of_measure.get("multiplier", 0))
             if measurand.startswith("Energy") and number < 0:
-                raise InvalidValue(f"{measurand} must not be negative, got {value!r}")
+                raise InvalidValue(f"{measurand} must not be negative, got {_shown(value)}")
+            if abs(number) > MAX_READING:
+                raise InvalidValue(
+                    f"{measurand} value {_shown(value)} is beyond {MAX_READING:,} {base_unit or 'units'}"
+                )
             samples.append(
                 {
                     "timestamp": at,
@@ -306,6 +334,19 @@ def parse_samples(meter_values: list[dict[str, Any]], parse_time: Any) -> list[d
                 }
             )
     return samples
+
+
+def _shown(value: Any) -> str:
+    """A charger's value as an error message quotes it: a frame may hold 64 KiB of it."""
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
+
+
+def _multiplier(value: Any) -> int:
+    low, high = MULTIPLIER_RANGE
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidValue(f"unitOfMeasure.multiplier must be an integer from {low} to {high}")
+    return value
 
 
 def energy_register_wh(samples: list[dict[str, Any]]) -> tuple[datetime, float] | None:

@@ -17,6 +17,10 @@ from cpms.aggregates.errors import InvalidValue
 STATION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:station")
 OCPP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:*+|@\-]{1,48}$")
 MAX_CONNECTORS = 64
+# OCPP 2.0.1 numbers connectors within an EVSE from 1. cpms does not commission them (the EVSE is
+# the portal's charge point); the most a charger has on one EVSE is three or four (CCS, CHAdeMO,
+# Type 2, GB/T), so 8 refuses only nonsense while every value stays small.
+MAX_CONNECTORS_PER_EVSE = 8
 PASSWORD_LENGTH = (16, 40)
 
 # OCPP security profiles (OCPP 1.6 security whitepaper, OCPP 2.0.1 part 2 A00): how a station
@@ -177,8 +181,7 @@ class Station(Aggregate):
         `connector_id` is the charge point's number (1.6 connectorId, 2.0.1 evseId); 2.0.1's
         connector within the EVSE is kept as `ocpp_connector_id`.
         """
-        if connector_id < 0:
-            raise InvalidValue("connector id must not be negative")
+        self.require_connector(connector_id, or_station=True, within_evse=ocpp_connector_id)
         self._status_notified(
             connector_id=connector_id,
             ocpp_status=ocpp_status,
@@ -256,6 +259,35 @@ class Station(Aggregate):
     @event("AuthorizationRequested")
     def _authorization_requested(self, authorization: dict[str, Any], occurred_at: datetime) -> None:
         pass
+
+    def is_commissioned(self, connector_id: int) -> bool:
+        """Whether `connector_id` is one of the charge points this station was commissioned with."""
+        return 1 <= connector_id <= self.connectors
+
+    def require_connector(
+        self, connector_id: int, *, or_station: bool = False, within_evse: int | None = None
+    ) -> None:
+        """Refuse what a charger says of a connector it was not commissioned with.
+
+        The operator commissions the number of connectors, and the portal shows exactly those
+        charge points: a number beyond them (a misconfigured charger, or one that lies) is an
+        InvalidValue naming the commissioned range, and nothing of its message is stored, rather
+        than a charge point that appears on its own. `or_station` admits 0, the station itself
+        (1.6 StatusNotification and MeterValues); `within_evse` is a 2.0.1 connector within the
+        EVSE `connector_id`, from 1 to `MAX_CONNECTORS_PER_EVSE`.
+        """
+        if not (self.is_commissioned(connector_id) or (or_station and connector_id == 0)):
+            commissioned = f"{0 if or_station else 1}..{self.connectors}"
+            itself = ", 0 being the station itself" if or_station else ""
+            raise InvalidValue(
+                f"connector {connector_id} is not commissioned at station {self.ocpp_id}"
+                f" (connectors {commissioned}{itself})"
+            )
+        if within_evse is not None and not 1 <= within_evse <= MAX_CONNECTORS_PER_EVSE:
+            raise InvalidValue(
+                f"connector {within_evse} of EVSE {connector_id} is out of range"
+                f" (1..{MAX_CONNECTORS_PER_EVSE} within an EVSE)"
+            )
 
     def evse_id(self, connector_id: int) -> str | None:
         if 1 <= connector_id <= len(self.evse_ids):

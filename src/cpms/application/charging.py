@@ -9,13 +9,17 @@ from uuid import UUID
 from cpms.aggregates.access_group import AccessGroup
 from cpms.aggregates.authorization import PENDING, Authorization, authorize_card
 from cpms.aggregates.charging_session import (
+    SEQ_NO_RANGE,
     TRANSACTION_IDS,
     ChargingSession,
     StartRequest,
     TransactionIds,
     energy_register_wh,
+    meter_reading,
+    protocol_integer,
     session_id,
     start_request_key,
+    transaction_number,
 )
 from cpms.aggregates.station import Station, station_id
 from cpms.application.base import Commands, Written
@@ -44,6 +48,7 @@ class ChargingCommands(Commands):
         meter_start: Any,
         started_at: datetime,
         request_key: str,
+        reservation_id: int | None = None,
     ) -> tuple[str, Authorization]:
         """OCPP 1.6 StartTransaction: the central system assigns the id, authorized or not.
 
@@ -51,12 +56,17 @@ class ChargingCommands(Commands):
         """
 
         def command(uow: UnitOfWork) -> tuple[str, Authorization]:
+            station = self._station(uow, ocpp_id)
+            # Refused before an id is allocated, so a refusal spends none.
+            station.require_connector(connector_id)
+            meter_reading(meter_start, "meterStart")
+            if reservation_id is not None:
+                protocol_integer(reservation_id, "reservationId")
             start_key = start_request_key(ocpp_id, request_key)
             earlier = uow.find(StartRequest, StartRequest.create_id(start_key))
             if earlier is not None:
                 session = uow.get(ChargingSession, session_id(ocpp_id, earlier.transaction_id), "")
                 return earlier.transaction_id, Authorization.from_dict(session.authorization)
-            station = self._station(uow, ocpp_id)
             authorization = self._authorization(uow, station, id_tag)
             transaction_id = self._next_transaction_id(uow)
             uow.add(
@@ -79,19 +89,33 @@ class ChargingCommands(Commands):
         return transaction_id, authorization
 
     async def record_meter_values(
-        self, ocpp_id: str, *, transaction_id: str, samples: list[dict[str, Any]]
+        self,
+        ocpp_id: str,
+        *,
+        connector_id: int,
+        transaction_id: int | None,
+        samples: list[dict[str, Any]],
     ) -> Written:
-        def command(uow: UnitOfWork) -> None:
-            self._session(uow, ocpp_id, transaction_id).record_meter_values(samples)
+        """MeterValues (1.6 connectorId, 2.0.1 evseId; 0 is the station's own meter): a
+        transaction's readings are kept with its session, others are not kept yet. Either way
+        the connector must be one the station was commissioned with."""
 
-        _, stored = await self._writer(command)
-        return Written(str(session_id(ocpp_id, transaction_id)), stored)
+        def command(uow: UnitOfWork) -> str:
+            self._station(uow, ocpp_id).require_connector(connector_id, or_station=True)
+            if transaction_id is None:
+                return ocpp_id
+            session = self._session(uow, ocpp_id, transaction_number(transaction_id))
+            session.record_meter_values(samples)
+            return str(session.id)
+
+        written_id, stored = await self._writer(command)
+        return Written(written_id, stored)
 
     async def stop_transaction(
         self,
         ocpp_id: str,
         *,
-        transaction_id: str,
+        transaction_id: int,
         meter_stop: Any,
         ended_at: datetime,
         stop_reason: str | None,
@@ -101,7 +125,7 @@ class ChargingCommands(Commands):
         """End a transaction with its last readings; what the stopping token may do is returned."""
 
         def command(uow: UnitOfWork) -> Authorization | None:
-            session = self._session(uow, ocpp_id, transaction_id)
+            session = self._session(uow, ocpp_id, transaction_number(transaction_id))
             session.record_meter_values(samples)
             session.end(meter_stop_wh=meter_stop, ended_at=ended_at, stop_reason=stop_reason, id_tag=id_tag)
             if id_tag is None:
@@ -126,6 +150,7 @@ class ChargingCommands(Commands):
         evse: int | None,
         samples: list[dict[str, Any]],
         ocpp_version: str,
+        evse_connector: int | None = None,
     ) -> Authorization | None:
         """OCPP 2.0.1 TransactionEvent, in whatever order they arrive; a retry changes nothing.
 
@@ -133,7 +158,10 @@ class ChargingCommands(Commands):
         """
 
         def command(uow: UnitOfWork) -> Authorization | None:
+            protocol_integer(seq_no, "seqNo", SEQ_NO_RANGE)
             station = self._station(uow, ocpp_id)
+            if evse is not None:
+                station.require_connector(evse, within_evse=evse_connector)
             authorization = self._authorization(uow, station, id_token) if id_token else None
             reading = energy_register_wh(samples)
             session = uow.find(ChargingSession, session_id(ocpp_id, transaction_id))

@@ -1,22 +1,24 @@
 """OCPP-J framing done right where the `ocpp` package (2.1.0) is not.
 
-Every frame a charger sends gets an answer the spec allows: unparseable frames a CALLERROR
-(message id `-1` when none can be read) instead of silence; an action the version does not know
-`NotImplemented`, a known one we do not handle `NotSupported` (the package swaps them); and on
-1.6 a payload that breaks the schema `FormationViolation`, as 1.6 spells it.
+Every frame a charger sends gets an answer the spec allows: a frame that cannot be read, or holds
+what we cannot store, a CALLERROR (`frames.py`; message id `-1` when none can be read) instead of
+silence; an action the version does not know `NotImplemented`, a known one we do not handle
+`NotSupported` (the package swaps them); on 1.6 a payload that breaks the schema
+`FormationViolation`, as 1.6 spells it; and a handler's error the answer `errors.py` gives it.
+Each refusal is one warning line naming the station, message id, action and error code.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 import ocpp.messages
+from ocpp.charge_point import LOGGER as OCPP_LOGGER
 from ocpp.exceptions import (
     FormatViolationError,
     NotSupportedError,
@@ -26,9 +28,11 @@ from ocpp.exceptions import (
 from ocpp.exceptions import (
     NotImplementedError as OcppNotImplemented,
 )
-from ocpp.messages import CallError, MessageType, unpack
+from ocpp.messages import CallError, MessageType
 
 from cpms.application import ChargingNetwork
+from cpms.gateway.errors import internal_error, refusal_for
+from cpms.gateway.frames import BrokenFrame, decode_frame
 from cpms.timestamps import parse_iso
 
 log = logging.getLogger(__name__)
@@ -76,17 +80,17 @@ class OcppFraming:
             await _close_flooded(self._connection)  # type: ignore[attr-defined]
             return
         try:
-            msg = unpack(raw_msg)
-        except OCPPError as error:
-            log.warning("%s: unparseable frame (%s)", self.id, error.description)  # type: ignore[attr-defined]
-            await self._send_error(_unique_id_of(raw_msg), error)
+            msg = decode_frame(raw_msg)
+        except BrokenFrame as broken:
+            await self._refuse(broken.unique_id, broken.action, broken.error)
             return
         if msg.message_type_id != MessageType.Call:
             self._response_queue.put_nowait(msg)  # type: ignore[attr-defined]
             return
         if not isinstance(msg.action, str) or not isinstance(msg.payload, dict):
-            await self._send_error(
+            await self._refuse(
                 msg.unique_id,
+                None,
                 FormatViolationError(description="Action must be a string and payload an object"),
             )
             return
@@ -99,20 +103,38 @@ class OcppFraming:
                 refusal = OcppNotImplemented(
                     description=f"{msg.action} is not an action of OCPP {self._ocpp_version}"  # type: ignore[attr-defined]
                 )
-            await self._send_error(msg.unique_id, refusal)
+            await self._refuse(msg.unique_id, msg.action, refusal)
             return
         try:
             await self._handle_call(msg)  # type: ignore[attr-defined]
-        except OCPPError as error:
-            await self._send_error(msg.unique_id, error)
+        except OCPPError as error:  # the schema refused the payload, before any handler ran
+            await self._refuse(msg.unique_id, msg.action, error)
+
+    async def _refuse(self, unique_id: str, action: str | None, error: OCPPError) -> None:
+        self._log_refusal(unique_id, action, error)
+        await self._send_error(unique_id, error)
 
     async def _send_error(self, unique_id: str, error: OCPPError) -> None:
-        code = error.code
-        if code == "FormatViolation" and self._ocpp_version == "1.6":  # type: ignore[attr-defined]
-            code = "FormationViolation"
         details = {k: v for k, v in (error.details or {}).items() if k != "ocpp_message"}
-        frame = CallError(unique_id, code, error.description or "", details)
+        frame = CallError(unique_id, self._spelled(error.code), error.description or "", details)
         await self._send(frame.to_json())  # type: ignore[attr-defined]
+
+    def _log_refusal(self, unique_id: str, action: str | None, error: OCPPError) -> None:
+        """A charger's bad input is its problem and ours to see, not a fault of ours: one line."""
+        log.warning(
+            "%s: refused %s %s with %s: %s",
+            self.id,  # type: ignore[attr-defined]
+            action or "frame",
+            unique_id,
+            self._spelled(error.code),
+            error.description,
+        )
+
+    def _spelled(self, code: str) -> str:
+        """OCPP 1.6 spells FormatViolation `FormationViolation`."""
+        if code == "FormatViolation" and self._ocpp_version == "1.6":  # type: ignore[attr-defined]
+            return "FormationViolation"
+        return code
 
 
 async def _close_flooded(connection: Any) -> None:
@@ -123,27 +145,56 @@ async def _close_flooded(connection: Any) -> None:
         connection.transport.abort()
 
 
-def _unique_id_of(raw_msg: Any) -> str:
-    """The message id of a broken frame when it can be read, else `-1` as OCPP-J asks."""
-    try:
-        frame = json.loads(raw_msg)
-    except (ValueError, TypeError):
-        return "-1"
-    if isinstance(frame, list) and len(frame) > 1 and isinstance(frame[1], str):
-        return frame[1]
-    return "-1"
-
-
 class CentralSystem(OcppFraming):
     """What the handlers of every OCPP version share: the network they report to, the
-    heartbeat interval they hand out, and how they read a charger's timestamps."""
+    heartbeat interval they hand out, how they read a charger's timestamps, and how their
+    errors are answered."""
 
     def __init__(
         self, ocpp_id: str, connection: Any, network: ChargingNetwork, *, heartbeat_interval: int
     ) -> None:
-        super().__init__(ocpp_id, connection)  # type: ignore[call-arg]
+        super().__init__(ocpp_id, connection, logger=_PackageLog(OCPP_LOGGER))  # type: ignore[call-arg]
         self._network = network
         self._heartbeat_interval = heartbeat_interval
+        for action, routes in self.route_map.items():  # type: ignore[attr-defined]
+            if "_on_action" in routes:
+                routes["_on_action"] = self._answering(str(action), routes["_on_action"])
+
+    def _answering(
+        self, action: str, handler: Callable[..., Awaitable[Any]]
+    ) -> Callable[..., Awaitable[Any]]:
+        """The handler, its exceptions translated once for all by `errors.py`. The package
+        passes `call_unique_id` to a handler that names it, so the log line can name the message."""
+
+        async def answer(call_unique_id: str, **payload: Any) -> Any:
+            try:
+                return await handler(**payload)
+            except Exception as error:
+                answer = refusal_for(error)
+                if answer is None:
+                    log.error("%s: %s %s failed", self.id, action, call_unique_id, exc_info=error)  # type: ignore[attr-defined]
+                    refusal: OCPPError = internal_error(action)
+                else:
+                    refusal = answer.error
+                    if answer.logged:
+                        self._log_refusal(call_unique_id, action, refusal)
+                # The package answers with this error's code itself, so spell it for the version here.
+                refusal.code = self._spelled(refusal.code)
+                if refusal is error:
+                    raise
+                raise refusal from error
+
+        return answer
+
+
+class _PackageLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """The logger handed to the `ocpp` package. Its `_handle_call` logs every handler error with
+    a traceback; `CentralSystem._answering` has already reported each once (a warning line for
+    a charger's bad input, the traceback for a fault of ours), so the package's copy is debug."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        kwargs.pop("exc_info", None)
+        self.debug(msg, *args, **kwargs)
 
 
 def charger_time(timestamp: str) -> datetime:
@@ -152,5 +203,5 @@ def charger_time(timestamp: str) -> datetime:
         return parse_iso(timestamp)
     except ValueError:
         raise PropertyConstraintViolationError(
-            description=f"timestamp {timestamp!r} is not ISO 8601"
+            description=f"timestamp {timestamp[:40]!r} is not ISO 8601"
         ) from None

@@ -7,14 +7,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 
 from cpms.aggregates.authorization import Authorization
 from cpms.aggregates.charging_session import parse_samples
-from cpms.aggregates.errors import InvalidValue, NotFound
+from cpms.aggregates.errors import NotFound
 from cpms.application import utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
 from cpms.timestamps import to_iso
@@ -64,18 +63,15 @@ class CentralSystem16(CentralSystem, ChargePoint):
         vendor_error_code: str | None = None,
         **_: Any,
     ) -> call_result.StatusNotification:
-        try:
-            await self._network.status_notified(
-                self.id,
-                connector_id=connector_id,
-                ocpp_status=status,
-                error_code=error_code,
-                info=info,
-                vendor_error_code=vendor_error_code,
-                occurred_at=_charger_time(timestamp),
-            )
-        except InvalidValue as error:
-            raise PropertyConstraintViolationError(description=str(error)) from None
+        await self._network.status_notified(
+            self.id,
+            connector_id=connector_id,
+            ocpp_status=status,
+            error_code=error_code,
+            info=info,
+            vendor_error_code=vendor_error_code,
+            occurred_at=_charger_time(timestamp),
+        )
         return call_result.StatusNotification()
 
     @on(Action.authorize)
@@ -94,17 +90,15 @@ class CentralSystem16(CentralSystem, ChargePoint):
     ) -> call_result.StartTransaction:
         started_at = charger_time(timestamp)
         content = orjson.dumps([connector_id, id_tag, meter_start, timestamp, reservation_id]).decode()
-        try:
-            transaction_id, authorization = await self._network.start_transaction(
-                self.id,
-                connector_id=connector_id,
-                id_tag=id_tag,
-                meter_start=meter_start,
-                started_at=started_at,
-                request_key=content,
-            )
-        except InvalidValue as error:
-            raise PropertyConstraintViolationError(description=str(error)) from None
+        transaction_id, authorization = await self._network.start_transaction(
+            self.id,
+            connector_id=connector_id,
+            id_tag=id_tag,
+            meter_start=meter_start,
+            started_at=started_at,
+            request_key=content,
+            reservation_id=reservation_id,
+        )
         return call_result.StartTransaction(
             transaction_id=int(transaction_id), id_tag_info=_id_tag_info(authorization)
         )
@@ -116,12 +110,10 @@ class CentralSystem16(CentralSystem, ChargePoint):
         meter_value: list[dict[str, Any]],
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
-        samples = _samples(meter_value)
-        if transaction_id is None:
-            return call_result.MeterValues()  # readings outside a transaction are not kept yet
+        samples = parse_samples(meter_value, charger_time)
         try:
             await self._network.record_meter_values(
-                self.id, transaction_id=str(transaction_id), samples=samples
+                self.id, connector_id=connector_id, transaction_id=transaction_id, samples=samples
             )
         except NotFound:
             log.warning("%s: MeterValues for unknown transaction %s", self.id, transaction_id)
@@ -138,11 +130,11 @@ class CentralSystem16(CentralSystem, ChargePoint):
         transaction_data: list[dict[str, Any]] | None = None,
     ) -> call_result.StopTransaction:
         ended_at = charger_time(timestamp)
-        samples = _samples(transaction_data or [])
+        samples = parse_samples(transaction_data or [], charger_time)
         try:
             authorization = await self._network.stop_transaction(
                 self.id,
-                transaction_id=str(transaction_id),
+                transaction_id=transaction_id,
                 meter_stop=meter_stop,
                 ended_at=ended_at,
                 stop_reason=reason or "Local",  # the 1.6 default when the charger gives none
@@ -153,8 +145,6 @@ class CentralSystem16(CentralSystem, ChargePoint):
             # Per OCPP a StopTransaction is always accepted; there is nothing of ours to end.
             log.warning("%s: StopTransaction for unknown transaction %s", self.id, transaction_id)
             return call_result.StopTransaction()
-        except InvalidValue as error:
-            raise PropertyConstraintViolationError(description=str(error)) from None
         if authorization is None:
             return call_result.StopTransaction()
         return call_result.StopTransaction(id_tag_info=_id_tag_info(authorization))
@@ -162,13 +152,6 @@ class CentralSystem16(CentralSystem, ChargePoint):
 
 def _id_tag_info(authorization: Authorization) -> dict[str, str]:
     return {"status": AuthorizationStatus.accepted if authorization.accepted else AuthorizationStatus.invalid}
-
-
-def _samples(meter_values: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    try:
-        return parse_samples(meter_values, charger_time)
-    except InvalidValue as error:
-        raise PropertyConstraintViolationError(description=str(error)) from None
 
 
 def _charger_time(timestamp: str | None) -> datetime | None:

@@ -10,7 +10,6 @@ import logging
 from typing import Any
 
 from ocpp import v21
-from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.routing import on
 from ocpp.v21.enums import Action as V21Action
 from ocpp.v201 import ChargePoint, call_result
@@ -18,7 +17,6 @@ from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationSta
 
 from cpms.aggregates.authorization import Authorization
 from cpms.aggregates.charging_session import parse_samples
-from cpms.aggregates.errors import InvalidValue
 from cpms.application import utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
 from cpms.timestamps import to_iso
@@ -54,19 +52,16 @@ class CentralSystem201(CentralSystem, ChargePoint):
     async def on_status_notification(
         self, timestamp: str, connector_status: str, evse_id: int, connector_id: int, **_: Any
     ) -> call_result.StatusNotification:
-        try:
-            await self._network.status_notified(
-                self.id,
-                connector_id=evse_id,
-                ocpp_status=connector_status,
-                error_code=None,
-                info=None,
-                vendor_error_code=None,
-                occurred_at=charger_time(timestamp),
-                ocpp_connector_id=connector_id,
-            )
-        except InvalidValue as error:
-            raise PropertyConstraintViolationError(description=str(error)) from None
+        await self._network.status_notified(
+            self.id,
+            connector_id=evse_id,
+            ocpp_status=connector_status,
+            error_code=None,
+            info=None,
+            vendor_error_code=None,
+            occurred_at=charger_time(timestamp),
+            ocpp_connector_id=connector_id,
+        )
         return call_result.StatusNotification()
 
     @on(Action.authorize)
@@ -92,23 +87,21 @@ class CentralSystem201(CentralSystem, ChargePoint):
         **_: Any,
     ) -> call_result.TransactionEvent:
         token = _card_token(id_token) if id_token else None
-        try:
-            authorization = await self._network.transaction_event(
-                self.id,
-                event_type=event_type,
-                seq_no=seq_no,
-                transaction_id=transaction_info["transaction_id"],
-                occurred_at=charger_time(timestamp),
-                trigger_reason=trigger_reason,
-                charging_state=transaction_info.get("charging_state"),
-                stopped_reason=transaction_info.get("stopped_reason"),
-                id_token=token,
-                evse=evse["id"] if evse else None,
-                samples=parse_samples(meter_value or [], charger_time),
-                ocpp_version=self._connection.subprotocol or "ocpp2.0.1",
-            )
-        except InvalidValue as error:
-            raise PropertyConstraintViolationError(description=str(error)) from None
+        authorization = await self._network.transaction_event(
+            self.id,
+            event_type=event_type,
+            seq_no=seq_no,
+            transaction_id=transaction_info["transaction_id"],
+            occurred_at=charger_time(timestamp),
+            trigger_reason=trigger_reason,
+            charging_state=transaction_info.get("charging_state"),
+            stopped_reason=transaction_info.get("stopped_reason"),
+            id_token=token,
+            evse=evse["id"] if evse else None,
+            evse_connector=evse.get("connector_id") if evse else None,
+            samples=parse_samples(meter_value or [], charger_time),
+            ocpp_version=self._connection.subprotocol or "ocpp2.0.1",
+        )
         if id_token is None:
             return call_result.TransactionEvent()
         if authorization is None:  # a token kind cards cannot match (e.g. NoAuthorization, eMAID)
@@ -119,11 +112,14 @@ class CentralSystem201(CentralSystem, ChargePoint):
     async def on_meter_values(
         self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
     ) -> call_result.MeterValues:
-        try:
-            parse_samples(meter_value, charger_time)  # refuse what is malformed, as for transactions
-        except InvalidValue as error:
-            raise PropertyConstraintViolationError(description=str(error)) from None
-        return call_result.MeterValues()  # readings outside a transaction are not kept yet
+        # Readings outside a transaction are not kept yet; what is malformed is still refused.
+        await self._network.record_meter_values(
+            self.id,
+            connector_id=evse_id,
+            transaction_id=None,
+            samples=parse_samples(meter_value, charger_time),
+        )
+        return call_result.MeterValues()
 
 
 # Token kinds an RFID card or key code can be; the others are for roaming or the central system.
