@@ -19,13 +19,14 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from cpms.aggregates.credentials import verify_password
 from cpms.application import ChargingNetwork, StationAccess
 from cpms.gateway.framing import FrameBudget
+from cpms.gateway.guard import CredentialGuard, Limited, source_key
 from cpms.gateway.presence import Presence
 from cpms.gateway.security import common_name, needs_password, transport_refusal
 from cpms.gateway.v16 import CentralSystem16
 from cpms.gateway.v201 import CentralSystem21, CentralSystem201
+from cpms.gateway.verifier import PasswordVerifier, VerifierBusy
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +49,13 @@ class OcppGateway:
         *,
         node_id: str,
         heartbeat_interval: int,
+        guard: CredentialGuard,
+        verifier: PasswordVerifier,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._network = network
+        self.guard = guard
+        self.verifier = verifier
         self._presence = presence
         self._node_id = node_id
         self._heartbeat_interval = heartbeat_interval
@@ -94,6 +99,7 @@ class OcppGateway:
         for server in servers:
             await server.wait_closed()
         self._server = self._tls_server = None
+        self.verifier.close()
 
     @property
     def connected(self) -> list[str]:
@@ -121,13 +127,43 @@ class OcppGateway:
         if refusal is not None:
             log.warning("refused at the handshake: %s (from %s)", refusal, connection.remote_address)
             return _refuse(connection, HTTPStatus.UNAUTHORIZED, "refused by the station's security profile")
-        if needs_password(access.security_profile) and not await _authorized(access, request.headers):
-            log.warning("refused station %r: bad or missing basic-auth credentials", ocpp_id)
-            response = _refuse(connection, HTTPStatus.UNAUTHORIZED, "credentials required")
-            response.headers["WWW-Authenticate"] = 'Basic realm="cpms"'
-            return response
+        if needs_password(access.security_profile):
+            response = await self._authenticate(connection, access, request.headers)
+            if response is not None:
+                return response
         connection.ocpp_id = access.ocpp_id  # type: ignore[attr-defined]
         return None
+
+    async def _authenticate(
+        self, connection: ServerConnection, access: StationAccess, headers: Headers
+    ) -> Response | None:
+        """Security profiles 1 and 2: HTTP basic auth, guessing bounded by the guard. Attempts
+        without a password for this identity are refused at no cost, so they are not counted."""
+        password = _basic_password(access, headers)
+        if password is None or access.password_hash is None:
+            log.warning("refused station %r: no basic-auth credentials for it", access.ocpp_id)
+            return _unauthorized(connection)
+        if self.guard.remembers(access.ocpp_id, password, access.password_hash):
+            return None
+        attempt = self.guard.admit(access.ocpp_id, source_key(connection.remote_address))
+        if isinstance(attempt, Limited):
+            return _retry_later(
+                connection, HTTPStatus.TOO_MANY_REQUESTS, attempt.retry_after, "too many failed attempts"
+            )
+        try:
+            verified = await self.verifier.verify(password, access.password_hash)
+        except VerifierBusy:
+            self.guard.abandoned(attempt)
+            return _retry_later(connection, HTTPStatus.SERVICE_UNAVAILABLE, 1, "verification busy")
+        except BaseException:  # cancelled with the handshake: the attempt must not stay pending
+            self.guard.abandoned(attempt)
+            raise
+        if verified:
+            self.guard.succeeded(attempt, password, access.password_hash)
+            return None
+        self.guard.failed(attempt)
+        log.warning("refused station %r: wrong basic-auth password", access.ocpp_id)
+        return _unauthorized(connection)
 
     # -- session ------------------------------------------------------------------------------
 
@@ -197,19 +233,31 @@ def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> R
     return connection.respond(status, message + "\n")
 
 
-async def _authorized(access: StationAccess, headers: Headers) -> bool:
-    """Security profiles 1 and 2: HTTP basic auth whose username is the station's OCPP identity."""
+def _unauthorized(connection: ServerConnection) -> Response:
+    response = _refuse(connection, HTTPStatus.UNAUTHORIZED, "credentials required")
+    response.headers["WWW-Authenticate"] = 'Basic realm="cpms"'
+    return response
+
+
+def _retry_later(connection: ServerConnection, status: HTTPStatus, seconds: int, why: str) -> Response:
+    """Refused without checking the password, so the status says nothing about it; Retry-After
+    tells a well-behaved charger when trying again can succeed."""
+    response = _refuse(connection, status, f"{why}, retry in {seconds} s")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _basic_password(access: StationAccess, headers: Headers) -> str | None:
+    """The basic-auth password, if the username is the station's OCPP identity."""
     header = headers.get("Authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
-        return False
+        return None
     try:
         username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        return False
-    if username != access.ocpp_id or access.password_hash is None:
-        return False
-    return await asyncio.to_thread(verify_password, password, access.password_hash)
+        return None
+    return password if username == access.ocpp_id else None
 
 
 def _close_reason(closed: ConnectionClosed) -> str:

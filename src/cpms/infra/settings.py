@@ -94,6 +94,12 @@ class Settings:
     tls_key: Path | None = None
     tls_client_ca: Path | None = None
     ocpp_tls_port: int = 9443
+    # Basic-auth guessing (gateway/guard.py): free failures per station identity and per source
+    # address, the longest back-off (seconds), and how long a verified password is let in again
+    # without scrypt (seconds, 0 = never).
+    auth_max_failures: int = 5
+    auth_lockout_max: int = 300
+    auth_remember: int = 600
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -116,6 +122,9 @@ class Settings:
             tls_key=_path(env, "CPMS_TLS_KEY"),
             tls_client_ca=_path(env, "CPMS_TLS_CLIENT_CA"),
             ocpp_tls_port=_int(env, "CPMS_OCPP_TLS_PORT", 9443, 0, 65535),
+            auth_max_failures=_int(env, "CPMS_AUTH_MAX_FAILURES", 5, 1, 1000),
+            auth_lockout_max=_int(env, "CPMS_AUTH_LOCKOUT_MAX", 300, 1, 86400),
+            auth_remember=_int(env, "CPMS_AUTH_REMEMBER", 600, 0, 86400),
         )
 
 
