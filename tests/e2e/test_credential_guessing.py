@@ -141,3 +141,19 @@ async def test_attempts_without_a_password_cost_nothing_and_count_for_nothing(no
     assert node.gateway.verifier.verifications == 0
     async with connected(node, "CP-1", additional_headers=_basic("CP-1", PASSWORD)) as charger:
         assert (await charger.boot()).status == "Accepted"
+
+
+async def test_stations_connecting_together_from_one_address_all_get_in(node, api, site):
+    """A site's chargers behind one NAT after a restart: more than the free failures at once,
+    each verified in turn, none refused."""
+    ocpp_ids = [f"CP-{n}" for n in range(MAX_FAILURES * 3)]
+    for ocpp_id in ocpp_ids:
+        await commission(api, site["id"], ocpp_id, password=PASSWORD)
+
+    async def boot(ocpp_id: str) -> str:
+        async with connected(node, ocpp_id, additional_headers=_basic(ocpp_id, PASSWORD)) as charger:
+            return str((await charger.boot()).status)
+
+    assert await asyncio.gather(*(boot(ocpp_id) for ocpp_id in ocpp_ids)) == ["Accepted"] * len(ocpp_ids)
+    assert node.gateway.verifier.verifications == len(ocpp_ids)
+    assert node.gateway.guard.counters.limited == 0

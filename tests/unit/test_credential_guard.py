@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from cpms.gateway.guard import Attempt, CredentialGuard, GuardPolicy, Limited, source_key
+from cpms.gateway.guard import Attempt, CredentialGuard, GuardPolicy, Limited, Undecided, source_key
 
 PASSWORD = "correct-horse-battery"
 HASH = "scrypt$00ff$abcd"  # the guard only binds to it; scrypt is the verifier's business
@@ -95,9 +95,9 @@ def test_guesses_under_way_count_before_their_outcome_lands(clock: Clock) -> Non
     attempts = [g.admit("CP-1", "192.0.2.7") for _ in range(3)]
     assert all(isinstance(a, Attempt) for a in attempts)
     # 50 concurrent guesses must not all reach scrypt before the first failure is recorded.
-    assert g.admit("CP-1", "192.0.2.7") == Limited(retry_after=1)
-    assert g.admit("CP-1", "198.51.100.1") == Limited(retry_after=1)  # the identity is the limit
-    assert g.admit("CP-2", "192.0.2.7") == Limited(retry_after=1)  # and the address
+    assert g.admit("CP-1", "192.0.2.7") == Undecided()
+    assert g.admit("CP-1", "198.51.100.1") == Undecided()  # the identity is saturated
+    assert g.admit("CP-2", "192.0.2.7") == Undecided()  # and the address
     for attempt in attempts:
         assert isinstance(attempt, Attempt)
         g.failed(attempt)
@@ -111,7 +111,22 @@ def test_once_limited_only_one_guess_at_a_time_is_admitted(clock: Clock) -> None
         fail(g)
     clock.advance(1)
     assert isinstance(g.admit("CP-1", "192.0.2.7"), Attempt)
-    assert isinstance(g.admit("CP-1", "192.0.2.7"), Limited)
+    assert g.admit("CP-1", "192.0.2.7") == Undecided()
+
+
+def test_honest_stations_reconnecting_together_from_one_address_all_get_in(clock: Clock) -> None:
+    """A site's chargers behind one NAT after a restart: admitted as outcomes land, none refused."""
+    g = guard(clock)
+    waiting = [f"CP-{n}" for n in range(20)]
+    under_way: list[Attempt] = []
+    while waiting or under_way:
+        while waiting and isinstance(attempt := g.admit(waiting[0], "192.0.2.7"), Attempt):
+            under_way.append(attempt)
+            waiting.pop(0)
+        assert waiting == [] or g.admit(waiting[0], "192.0.2.7") == Undecided()
+        g.succeeded(under_way.pop(0), PASSWORD, HASH)
+    assert (g.counters.succeeded, g.counters.limited) == (20, 0)
+    assert g.remembers("CP-19", PASSWORD, HASH)
 
 
 def test_an_abandoned_attempt_frees_its_place_and_counts_no_failure(clock: Clock) -> None:

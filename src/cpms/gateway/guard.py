@@ -64,6 +64,13 @@ class Limited:
     retry_after: int
 
 
+@dataclass(frozen=True)
+class Undecided:
+    """Attempts of this key are under way and their outcomes decide whether another may be
+    verified: ask again when one of them is reported. Refusing instead would turn away honest
+    stations reconnecting together from behind one address (a site's NAT, after a restart)."""
+
+
 @dataclass
 class GuardCounters:
     remembered: int = 0  # let in on a remembered verification, no scrypt
@@ -79,15 +86,15 @@ class _Record:
     pending: int = 0  # admitted, outcome not known yet
     blocked_until: float = 0.0
 
-    def wait(self, now: float, policy: GuardPolicy) -> float:
-        """Seconds before this key may try again (0: now)."""
-        if now < self.blocked_until:
-            return self.blocked_until - now
+    def wait(self, now: float) -> float:
+        """Seconds this key is refused for (0: not refused)."""
+        return max(0.0, self.blocked_until - now)
+
+    def saturated(self, policy: GuardPolicy) -> bool:
         # Outcomes arrive a verification later than the attempts: without counting those under
         # way, 50 concurrent guesses would all pass the check before the first failure lands.
-        if self.pending >= max(1, policy.max_failures - self.failures):
-            return FIRST_BACKOFF
-        return 0.0
+        # Once limited, one guess at a time.
+        return self.pending >= max(1, policy.max_failures - self.failures)
 
     def forgotten(self, now: float, policy: GuardPolicy) -> bool:
         return self.pending == 0 and now >= self.blocked_until + policy.lockout_max
@@ -138,8 +145,9 @@ class _Failures:
 
 
 class CredentialGuard:
-    """Ask `remembers`, then `admit`; report an admitted attempt's outcome with `succeeded`,
-    `failed` or `abandoned` (no outcome: the verifier was busy or the handshake went away)."""
+    """Ask `remembers`, then `admit` (again after the next outcome, while it is `Undecided`);
+    report an admitted attempt's outcome with `succeeded`, `failed` or `abandoned` (no outcome:
+    the verifier was busy or the handshake went away)."""
 
     def __init__(
         self,
@@ -176,17 +184,17 @@ class CredentialGuard:
         self.counters.remembered += 1
         return True
 
-    def admit(self, ocpp_id: str, source: str) -> Attempt | Limited:
+    def admit(self, ocpp_id: str, source: str) -> Attempt | Limited | Undecided:
         """Whether a password for `ocpp_id` from `source` may be verified now."""
         now = self._clock()
-        wait = 0.0
-        for table, key in self._keys(ocpp_id, source):
-            record = table.get(key, now)
-            if record is not None:
-                wait = max(wait, record.wait(now, self.policy))
+        found = (table.get(key, now) for table, key in self._keys(ocpp_id, source))
+        records = [record for record in found if record is not None]
+        wait = max((record.wait(now) for record in records), default=0.0)
         if wait > 0:
             self.counters.limited += 1
             return Limited(retry_after=max(1, math.ceil(wait)))
+        if any(record.saturated(self.policy) for record in records):
+            return Undecided()
         for table, key in self._keys(ocpp_id, source):
             table.touch(key, now).pending += 1
         self.counters.admitted += 1

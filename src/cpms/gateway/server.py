@@ -21,7 +21,7 @@ from websockets.typing import Subprotocol
 
 from cpms.application import ChargingNetwork, StationAccess
 from cpms.gateway.framing import FrameBudget
-from cpms.gateway.guard import CredentialGuard, Limited, source_key
+from cpms.gateway.guard import Attempt, CredentialGuard, Limited, Undecided, source_key
 from cpms.gateway.presence import Presence
 from cpms.gateway.security import common_name, needs_password, transport_refusal
 from cpms.gateway.v16 import CentralSystem16
@@ -56,6 +56,7 @@ class OcppGateway:
         self._network = network
         self.guard = guard
         self.verifier = verifier
+        self._outcome = asyncio.Event()  # set, and replaced, whenever the guard learns an outcome
         self._presence = presence
         self._node_id = node_id
         self._heartbeat_interval = heartbeat_interval
@@ -145,25 +146,44 @@ class OcppGateway:
             return _unauthorized(connection)
         if self.guard.remembers(access.ocpp_id, password, access.password_hash):
             return None
-        attempt = self.guard.admit(access.ocpp_id, source_key(connection.remote_address))
+        attempt = await self._admit(access.ocpp_id, source_key(connection.remote_address))
         if isinstance(attempt, Limited):
             return _retry_later(
                 connection, HTTPStatus.TOO_MANY_REQUESTS, attempt.retry_after, "too many failed attempts"
             )
-        try:
-            verified = await self.verifier.verify(password, access.password_hash)
-        except VerifierBusy:
-            self.guard.abandoned(attempt)
+        verified = await self._verify(attempt, password, access.password_hash)
+        if verified is None:
             return _retry_later(connection, HTTPStatus.SERVICE_UNAVAILABLE, 1, "verification busy")
-        except BaseException:  # cancelled with the handshake: the attempt must not stay pending
-            self.guard.abandoned(attempt)
-            raise
         if verified:
-            self.guard.succeeded(attempt, password, access.password_hash)
             return None
-        self.guard.failed(attempt)
         log.warning("refused station %r: wrong basic-auth password", access.ocpp_id)
         return _unauthorized(connection)
+
+    async def _admit(self, ocpp_id: str, source: str) -> Attempt | Limited:
+        """The guard's answer, waited for while attempts under way decide it (no longer than
+        the handshake's own timeout, which cancels this)."""
+        while isinstance(decision := self.guard.admit(ocpp_id, source), Undecided):
+            await self._outcome.wait()
+        return decision
+
+    async def _verify(self, attempt: Attempt, password: str, password_hash: str) -> bool | None:
+        """Verify an admitted attempt (None: the verifier is full) and report its outcome to the
+        guard whatever happens: cancelled with its handshake, it must not stay pending."""
+        verified: bool | None = None
+        try:
+            verified = await self.verifier.verify(password, password_hash)
+        except VerifierBusy:
+            pass
+        finally:
+            if verified is None:
+                self.guard.abandoned(attempt)
+            elif verified:
+                self.guard.succeeded(attempt, password, password_hash)
+            else:
+                self.guard.failed(attempt)
+            self._outcome.set()  # wakes the handshakes waiting in _admit
+            self._outcome = asyncio.Event()
+        return verified
 
     # -- session ------------------------------------------------------------------------------
 
