@@ -16,9 +16,11 @@ from cpms.aggregates.station import Station
 from cpms.api.app import create_app
 from cpms.api.context import ApiServices
 from cpms.application import ChargingNetwork, Clock, utc_now
+from cpms.gateway.guard import CredentialGuard, GuardPolicy
 from cpms.gateway.presence import Presence
 from cpms.gateway.server import OcppGateway
 from cpms.gateway.tls import server_context
+from cpms.gateway.verifier import PasswordVerifier, verification_threads
 from cpms.infra.eventstore import EventStore, open_event_store
 from cpms.infra.health import (
     EVENT_STORE,
@@ -130,6 +132,8 @@ class Node:
                 self.presence,
                 node_id=self.settings.node_id,
                 heartbeat_interval=self.settings.heartbeat_interval,
+                guard=self._credential_guard(),
+                verifier=PasswordVerifier(threads=verification_threads()),
                 ssl_context=tls,
             )
             await self._disconnect_stale_sessions()
@@ -184,6 +188,15 @@ class Node:
         if settings.tls_cert is None or settings.tls_key is None:
             return None
         return server_context(settings.tls_cert, settings.tls_key, settings.tls_client_ca)
+
+    def _credential_guard(self) -> CredentialGuard:
+        settings = self.settings
+        policy = GuardPolicy(
+            max_failures=settings.auth_max_failures,
+            lockout_max=settings.auth_lockout_max,
+            remember=settings.auth_remember,
+        )
+        return CredentialGuard(policy)
 
     async def _disconnect_stale_sessions(self) -> None:
         """Sessions this node held when it last stopped uncleanly are over: record that.

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import websockets
 from ocpp.exceptions import OCPPError
+from websockets.exceptions import InvalidStatus
 
 from cpms.aggregates.station import station_id
 from cpms.infra.settings import Database, Settings
@@ -78,7 +79,7 @@ async def test_a_database_outage_is_answered_promptly_and_recovered_from_without
         api_b = await stack.enter_async_context(await api_client(node, "Org B"))
         for api, prefix in ((api_a, "CP-A"), (api_b, "CP-B")):
             site = await create_site(api)
-            for n in (1, 2):
+            for n in (1, 2, 3):  # the third connects only during the outage
                 await commission(api, site["id"], f"{prefix}{n}", connectors=1)
         health = httpx.AsyncClient(base_url=f"http://127.0.0.1:{node.http_port}", timeout=5)
         await stack.enter_async_context(health)
@@ -109,6 +110,12 @@ async def test_a_database_outage_is_answered_promptly_and_recovered_from_without
         assert refused.headers["Retry-After"].isdigit()
         assert refused.json()["error"]["code"] == "unavailable"
         assert (await api_b.get("/sites")).status_code == 503
+        late = f"ws://127.0.0.1:{node.ocpp_port}/ocpp/CP-A3"
+        with pytest.raises(InvalidStatus) as handshake:
+            async with websockets.connect(late, subprotocols=["ocpp1.6"]):
+                pass
+        assert handshake.value.response.status_code == 503
+        assert handshake.value.response.headers["Retry-After"].isdigit()
         errors_before = [load.count("InternalError") for load in loads]
         await asyncio.sleep(3.0)  # chargers keep sending throughout the outage
         # Refused at once, not after a timeout: each charger was answered again and again.
@@ -144,8 +151,13 @@ async def test_a_database_outage_is_answered_promptly_and_recovered_from_without
             # Stored without an ack is possible only for a message whose answer was an error
             # (a batch committing as its caller's deadline passed); never one left unanswered.
             assert stored <= acked | answered_with_error
-        sheet = (await api_a.get("/stations")).json()["items"]
-        assert {station["connection"] for station in sheet} == {"Connected"}
+        async with websockets.connect(late, subprotocols=["ocpp1.6"]) as ws:
+            assert ws.subprotocol == "ocpp1.6"
+        stations = (await api_a.get("/stations")).json()["items"]
+        assert {s["ocpp_id"]: s["connection"] for s in stations if s["ocpp_id"] != "CP-A3"} == {
+            "CP-A1": "Connected",
+            "CP-A2": "Connected",
+        }
     finally:
         await stack.aclose()
         await node.stop()

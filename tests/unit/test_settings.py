@@ -120,3 +120,34 @@ def test_a_http_port_out_of_range_is_refused_naming_the_variable() -> None:
 def test_a_zero_heartbeat_interval_is_refused_naming_the_variable() -> None:
     with pytest.raises(SettingsError, match="CPMS_HEARTBEAT_INTERVAL"):
         Settings.from_env({"CPMS_HEARTBEAT_INTERVAL": "0", "CPMS_NODE_ID": "n"})
+
+
+def test_the_basic_auth_guard_has_defaults_and_reads_the_environment() -> None:
+    defaults = Settings.from_env({"CPMS_NODE_ID": "n"})
+    assert (defaults.auth_max_failures, defaults.auth_lockout_max, defaults.auth_remember) == (5, 300, 600)
+    settings = Settings.from_env(
+        {
+            "CPMS_AUTH_MAX_FAILURES": "10",
+            "CPMS_AUTH_LOCKOUT_MAX": "900",
+            "CPMS_AUTH_REMEMBER": "0",
+            "CPMS_NODE_ID": "n",
+        }
+    )
+    assert (settings.auth_max_failures, settings.auth_lockout_max, settings.auth_remember) == (10, 900, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("CPMS_AUTH_MAX_FAILURES", "0", "CPMS_AUTH_MAX_FAILURES must be between 1 and 1000, got 0"),
+        ("CPMS_AUTH_MAX_FAILURES", "five", "CPMS_AUTH_MAX_FAILURES must be an integer, got 'five'"),
+        ("CPMS_AUTH_LOCKOUT_MAX", "0", "CPMS_AUTH_LOCKOUT_MAX must be between 1 and 86400, got 0"),
+        ("CPMS_AUTH_LOCKOUT_MAX", "5m", "CPMS_AUTH_LOCKOUT_MAX must be an integer, got '5m'"),
+        ("CPMS_AUTH_REMEMBER", "-1", "CPMS_AUTH_REMEMBER must be between 0 and 86400, got -1"),
+    ],
+)
+def test_a_bad_basic_auth_guard_setting_is_refused_naming_the_variable(
+    name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        Settings.from_env({name: value, "CPMS_NODE_ID": "n"})

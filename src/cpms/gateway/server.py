@@ -19,13 +19,15 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
-from cpms.aggregates.credentials import verify_password
 from cpms.application import ChargingNetwork, StationAccess
 from cpms.gateway.framing import FrameBudget
+from cpms.gateway.guard import Attempt, CredentialGuard, Limited, Undecided, source_key
 from cpms.gateway.presence import Presence
 from cpms.gateway.security import common_name, needs_password, transport_refusal
 from cpms.gateway.v16 import CentralSystem16
 from cpms.gateway.v201 import CentralSystem21, CentralSystem201
+from cpms.gateway.verifier import PasswordVerifier, VerifierBusy
+from cpms.infra.health import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +50,14 @@ class OcppGateway:
         *,
         node_id: str,
         heartbeat_interval: int,
+        guard: CredentialGuard,
+        verifier: PasswordVerifier,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._network = network
+        self.guard = guard
+        self.verifier = verifier
+        self._outcome = asyncio.Event()  # set, and replaced, whenever the guard learns an outcome
         self._presence = presence
         self._node_id = node_id
         self._heartbeat_interval = heartbeat_interval
@@ -94,6 +101,7 @@ class OcppGateway:
         for server in servers:
             await server.wait_closed()
         self._server = self._tls_server = None
+        self.verifier.close()
 
     @property
     def connected(self) -> list[str]:
@@ -106,7 +114,10 @@ class OcppGateway:
         if match is None:
             return _refuse(connection, HTTPStatus.NOT_FOUND, "OCPP endpoint is /ocpp/{ocpp_id}")
         ocpp_id = unquote(match.group(1))
-        access = await self._network.station_access(ocpp_id)
+        try:
+            access = await self._network.station_access(ocpp_id)
+        except Unavailable:  # logged once by the health monitor
+            return _retry_later(connection, HTTPStatus.SERVICE_UNAVAILABLE, 2, "central system unavailable")
         if access is None:
             log.warning("refused unknown station %r from %s", ocpp_id, connection.remote_address)
             return _refuse(connection, HTTPStatus.NOT_FOUND, f"unknown station {ocpp_id}")
@@ -121,13 +132,62 @@ class OcppGateway:
         if refusal is not None:
             log.warning("refused at the handshake: %s (from %s)", refusal, connection.remote_address)
             return _refuse(connection, HTTPStatus.UNAUTHORIZED, "refused by the station's security profile")
-        if needs_password(access.security_profile) and not await _authorized(access, request.headers):
-            log.warning("refused station %r: bad or missing basic-auth credentials", ocpp_id)
-            response = _refuse(connection, HTTPStatus.UNAUTHORIZED, "credentials required")
-            response.headers["WWW-Authenticate"] = 'Basic realm="cpms"'
-            return response
+        if needs_password(access.security_profile):
+            response = await self._authenticate(connection, access, request.headers)
+            if response is not None:
+                return response
         connection.ocpp_id = access.ocpp_id  # type: ignore[attr-defined]
         return None
+
+    async def _authenticate(
+        self, connection: ServerConnection, access: StationAccess, headers: Headers
+    ) -> Response | None:
+        """Security profiles 1 and 2: HTTP basic auth, guessing bounded by the guard. Attempts
+        without a password for this identity are refused at no cost, so they are not counted."""
+        password = _basic_password(access, headers)
+        if password is None or access.password_hash is None:
+            log.warning("refused station %r: no basic-auth credentials for it", access.ocpp_id)
+            return _unauthorized(connection)
+        if self.guard.remembers(access.ocpp_id, password, access.password_hash):
+            return None
+        attempt = await self._admit(access.ocpp_id, source_key(connection.remote_address))
+        if isinstance(attempt, Limited):
+            return _retry_later(
+                connection, HTTPStatus.TOO_MANY_REQUESTS, attempt.retry_after, "too many failed attempts"
+            )
+        verified = await self._verify(attempt, password, access.password_hash)
+        if verified is None:
+            return _retry_later(connection, HTTPStatus.SERVICE_UNAVAILABLE, 1, "verification busy")
+        if verified:
+            return None
+        log.warning("refused station %r: wrong basic-auth password", access.ocpp_id)
+        return _unauthorized(connection)
+
+    async def _admit(self, ocpp_id: str, source: str) -> Attempt | Limited:
+        """The guard's answer, waited for while attempts under way decide it (no longer than
+        the handshake's own timeout, which cancels this)."""
+        while isinstance(decision := self.guard.admit(ocpp_id, source), Undecided):
+            await self._outcome.wait()
+        return decision
+
+    async def _verify(self, attempt: Attempt, password: str, password_hash: str) -> bool | None:
+        """Verify an admitted attempt (None: the verifier is full) and report its outcome to the
+        guard whatever happens: cancelled with its handshake, it must not stay pending."""
+        verified: bool | None = None
+        try:
+            verified = await self.verifier.verify(password, password_hash)
+        except VerifierBusy:
+            pass
+        finally:
+            if verified is None:
+                self.guard.abandoned(attempt)
+            elif verified:
+                self.guard.succeeded(attempt, password, password_hash)
+            else:
+                self.guard.failed(attempt)
+            self._outcome.set()  # wakes the handshakes waiting in _admit
+            self._outcome = asyncio.Event()
+        return verified
 
     # -- session ------------------------------------------------------------------------------
 
@@ -197,19 +257,31 @@ def _refuse(connection: ServerConnection, status: HTTPStatus, message: str) -> R
     return connection.respond(status, message + "\n")
 
 
-async def _authorized(access: StationAccess, headers: Headers) -> bool:
-    """Security profiles 1 and 2: HTTP basic auth whose username is the station's OCPP identity."""
+def _unauthorized(connection: ServerConnection) -> Response:
+    response = _refuse(connection, HTTPStatus.UNAUTHORIZED, "credentials required")
+    response.headers["WWW-Authenticate"] = 'Basic realm="cpms"'
+    return response
+
+
+def _retry_later(connection: ServerConnection, status: HTTPStatus, seconds: int, why: str) -> Response:
+    """Refused without checking the password, so the status says nothing about it; Retry-After
+    tells a well-behaved charger when trying again can succeed."""
+    response = _refuse(connection, status, f"{why}, retry in {seconds} s")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _basic_password(access: StationAccess, headers: Headers) -> str | None:
+    """The basic-auth password, if the username is the station's OCPP identity."""
     header = headers.get("Authorization", "")
     scheme, _, encoded = header.partition(" ")
     if scheme.lower() != "basic" or not encoded:
-        return False
+        return None
     try:
         username, _, password = base64.b64decode(encoded, validate=True).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
-        return False
-    if username != access.ocpp_id or access.password_hash is None:
-        return False
-    return await asyncio.to_thread(verify_password, password, access.password_hash)
+        return None
+    return password if username == access.ocpp_id else None
 
 
 def _close_reason(closed: ConnectionClosed) -> str:

@@ -97,6 +97,12 @@ class Settings:
     # Seconds a charger's message or an API write waits for the event store before it is
     # answered with an error (a CALLERROR, a 503): chargers retry as OCPP says.
     write_timeout: float = 5.0
+    # Basic-auth guessing (gateway/guard.py): free failures per station identity and per source
+    # address, the longest back-off (seconds), and how long a verified password is let in again
+    # without scrypt (seconds, 0 = never).
+    auth_max_failures: int = 5
+    auth_lockout_max: int = 300
+    auth_remember: int = 600
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -120,6 +126,9 @@ class Settings:
             tls_client_ca=_path(env, "CPMS_TLS_CLIENT_CA"),
             ocpp_tls_port=_int(env, "CPMS_OCPP_TLS_PORT", 9443, 0, 65535),
             write_timeout=_int(env, "CPMS_WRITE_TIMEOUT", 5, 1, 120),
+            auth_max_failures=_int(env, "CPMS_AUTH_MAX_FAILURES", 5, 1, 1000),
+            auth_lockout_max=_int(env, "CPMS_AUTH_LOCKOUT_MAX", 300, 1, 86400),
+            auth_remember=_int(env, "CPMS_AUTH_REMEMBER", 600, 0, 86400),
         )
 
 
