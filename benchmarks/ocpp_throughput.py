@@ -6,6 +6,9 @@ after the message's events were durably stored.
 
     .venv/bin/python benchmarks/ocpp_throughput.py --backend sqlite --chargers 200 --duration 20
     .venv/bin/python benchmarks/ocpp_throughput.py --backend postgresql
+    .venv/bin/python benchmarks/ocpp_throughput.py --server-src /tmp/before/src  # another checkout's server
+
+To compare with an earlier commit: `git archive COMMIT src | tar -x -C /tmp/before`.
 """
 
 from __future__ import annotations
@@ -55,12 +58,14 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
             time.sleep(0.1)
 
 
-def run(backend: str, chargers: int, duration: float, connectors: int) -> None:
+def run(backend: str, chargers: int, duration: float, connectors: int, server_src: str | None) -> None:
     workdir = tempfile.mkdtemp(prefix="cpms-bench-")
     schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
     url = f"sqlite:///{workdir}/cpms.sqlite" if backend == "sqlite" else f"{PG_URL}?schema={schema}"
     http, ocpp = free_port(), free_port()
     env = {**os.environ, "CPMS_DATABASE_URL": url, "CPMS_HTTP_PORT": str(http), "CPMS_OCPP_PORT": str(ocpp)}
+    if server_src:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [server_src, env.get("PYTHONPATH")]))
     api_key = json.loads(cpms("admin", "create-org", "Bench", env=env))["api_key"]
     server = subprocess.Popen([sys.executable, "-m", "cpms.cli", "serve"], env=env)
     try:
@@ -71,7 +76,7 @@ def run(backend: str, chargers: int, duration: float, connectors: int) -> None:
         _commission(f"http://127.0.0.1:{http}/api/v1", api_key, ids, connectors)
         print(
             f"backend={backend} chargers={chargers} connectors={connectors} duration={duration}s "
-            f"cores={os.cpu_count()}",
+            f"cores={os.cpu_count()} server={server_src or 'this checkout'}",
             flush=True,
         )
         stats = asyncio.run(
@@ -109,8 +114,9 @@ def main() -> None:
     parser.add_argument("--chargers", type=int, default=200)
     parser.add_argument("--connectors", type=int, default=2)
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--server-src", help="run `cpms serve` from this src directory instead")
     args = parser.parse_args()
-    run(args.backend, args.chargers, args.duration, args.connectors)
+    run(args.backend, args.chargers, args.duration, args.connectors, args.server_src)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ writes of every organization go on, the failure is reported, and it resumes once
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ import httpx
 
 from cpms.aggregates.station import Station, station_id
 from cpms.projections.charge_points import ChargePointsProjection
+from tests.e2e.test_cli import _cpms
 from tests.support import (
     access_group,
     api_client,
@@ -42,7 +44,9 @@ async def health_of(node: Any) -> httpx.Response:
         return await client.get("/health")
 
 
-async def test_a_broken_projection_stops_alone_and_resumes_once_it_can_fold(start_node, monkeypatch):
+async def test_a_broken_projection_stops_alone_and_resumes_once_it_can_fold(
+    start_node, database_url, monkeypatch
+):
     node = await start_node()
     api_a, api_b = await api_client(node, "Org A"), await api_client(node, "Org B")
     site_a, site_b = await create_site(api_a), await create_site(api_b)
@@ -68,6 +72,11 @@ async def test_a_broken_projection_stops_alone_and_resumes_once_it_can_fold(star
             assert health.json()["failing_projections"] == ["charge_points"]
 
         await eventually(reported)
+        status = await asyncio.to_thread(_cpms, "projections", "status", database_url=database_url)
+        assert status.returncode == 1  # scripts and monitoring see it
+        failing = [line for line in status.stdout.splitlines() if line.startswith("charge_points")]
+        assert "failing: stopped at position" in failing[0]
+        assert "(StatusNotification)" in failing[0] and "RuntimeError: a fold broken on purpose" in failing[0]
 
         # The gateway, the other read models and both organizations' writes go on.
         await good.boot()

@@ -28,7 +28,7 @@ def _page(item: str) -> dict[str, Any]:
 
 ERRORS = {
     str(status): {"$ref": f"#/components/responses/{name}"}
-    for status, name in [(400, "BadRequest"), (401, "Unauthorized"), (404, "NotFound")]
+    for status, name in [(400, "BadRequest"), (401, "Unauthorized"), (404, "NotFound"), (503, "Unavailable")]
 }
 PAGING = [
     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 500}},
@@ -269,8 +269,27 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "name": {"type": "string"},
             "version": {"type": "integer"},
-            "position": {"type": "integer"},
-            "lag": {"type": "integer"},
+            "position": {"type": "integer", "description": "the last event of the log it has folded"},
+            "head": {"type": ["integer", "null"], "description": "the log's last event (null: store down)"},
+            "lag": {"type": ["integer", "null"]},
+            "state": {"enum": ["ok", "failing"]},
+            "failure": {
+                "oneOf": [
+                    {"type": "null"},
+                    {
+                        "type": "object",
+                        "description": "the event it stopped at; the error itself is in the logs and"
+                        " `cpms projections status`",
+                        "properties": {
+                            "position": {"type": "integer"},
+                            "event_type": {"type": "string"},
+                            "error_type": {"type": "string"},
+                            "since": {"type": "string", "format": "date-time"},
+                            "attempts": {"type": "integer"},
+                        },
+                    },
+                ]
+            },
         },
     },
 }
@@ -299,6 +318,12 @@ OPENAPI: dict[str, Any] = {
                 ("NotFound", "no such resource in this organization"),
                 ("Conflict", "contradicts what is recorded"),
                 ("Unprocessable", "well-formed but breaks a rule"),
+                (
+                    "Unavailable",
+                    "a store is down (`unavailable`), or a read model the answer shows lags"
+                    " (`read_models_lagging`) or is stopped at a failing event (`read_model_failing`;"
+                    " a write is stored all the same); retry after the `Retry-After` seconds",
+                ),
             ]
         },
     },
@@ -445,7 +470,10 @@ OPENAPI: dict[str, Any] = {
             ),
         },
         "/api/v1/projections": {
-            "get": _op("Projection positions and lag", {"200": _json(_page("Projection"), "projections")}),
+            "get": _op(
+                "Each projection's position, lag and state",
+                {"200": _json(_page("Projection"), "projections")},
+            ),
         },
     },
 }

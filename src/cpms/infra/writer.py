@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -259,6 +259,9 @@ class Writer:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cpms-writer")
         self._cache = AggregateCache()
         self._task: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self._deadlines: deque[tuple[float, asyncio.Future[Outcome[Any]]]] = deque()
+        self._late = f"no answer within {deadline:g} s"
         self._lock = threading.Lock()
         self.batches = 0
         self.commands = 0
@@ -266,33 +269,47 @@ class Writer:
     async def start(self) -> None:
         self._queue = asyncio.Queue()
         self._task = asyncio.create_task(self._run(), name="cpms-writer")
+        self._sweeper = asyncio.create_task(self._sweep(), name="cpms-writer-deadlines")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._task, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._sweeper = None
         self._executor.shutdown(wait=True)
 
     async def execute(self, command: Command[T]) -> Outcome[T]:
-        """Queue a command and wait until its events are durably stored (or it failed)."""
+        """Queue a command and wait until its events are durably stored (or it failed, or the
+        store did not answer within the deadline)."""
         if self._queue is None:
             raise RuntimeError("writer is not started")
         reason = self._unavailable()
         if reason is not None:
             return Outcome(error=Unavailable(EVENT_STORE, reason))
-        future: asyncio.Future[Outcome[Any]] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome[Any]] = loop.create_future()
         self._queue.put_nowait((command, future))
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), self._deadline)
-        except TimeoutError:
-            # Not started yet, the command is dropped (see `_run`); already in a batch, it may
-            # still be stored: never acknowledged, which is the safe side of the race.
-            future.cancel()
-            error = Unavailable(EVENT_STORE, f"no answer within {self._deadline:g} s")
-            self._on_unavailable(error)
-            return Outcome(error=error)
+        self._deadlines.append((loop.time() + self._deadline, future))
+        return await future
+
+    async def _sweep(self) -> None:
+        """Answer callers whose deadline passed. One task for all, rather than a timer per
+        command: this is on the path of every message a charger sends."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(min(0.25, self._deadline / 4))
+            now, late = loop.time(), 0
+            while self._deadlines and (self._deadlines[0][1].done() or self._deadlines[0][0] <= now):
+                _, future = self._deadlines.popleft()
+                if not future.done():
+                    # Not started yet, the command is dropped (see `_run`); already in a batch,
+                    # it may still be stored: never acknowledged, the safe side of the race.
+                    future.set_result(Outcome(error=Unavailable(EVENT_STORE, self._late)))
+                    late += 1
+            if late:
+                self._on_unavailable(Unavailable(EVENT_STORE, self._late))
 
     async def load(self, aggregate_id: UUID) -> Aggregate | None:
         """An aggregate as stored (None if there is none), read outside any batch: for the few

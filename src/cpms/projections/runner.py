@@ -1,12 +1,13 @@
-"""Follows the event log and feeds each projection on its own: its own transaction, its own
+"""Follows the event log and feeds each projection on its own: its own savepoint, its own
 tracked position, its own failures.
 
-A fold that raises stops only its projection, at that event: the events before it are committed,
-the failure is logged once and kept in `projection_failures` (so `cpms projections status`,
-/health and API-only processes see it), and the fold is retried with back-off while the other
-projections go on. A restarted process resumes each projection from its tracked position. The
-runner wakes when the local writer reports a new position and otherwise polls, which also picks
-up writes of other processes.
+A fold that raises stops only its projection, at that event: the events before it are kept, the
+failure is logged once and kept in `projection_failures` (so `cpms projections status`, /health
+and API-only processes see it), and the fold is retried with back-off while the other
+projections go on. All projections of a batch share one commit, each inside a savepoint, so
+isolation costs no extra flush to disk. A restarted process resumes each projection from its
+tracked position. The runner wakes when the local writer reports a new position and otherwise
+polls, which also picks up writes of other processes.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -180,7 +181,9 @@ class ProjectionRunner:
     # -- folding ------------------------------------------------------------------------------
 
     def _step(self) -> bool:
-        """One batch for every projection not waiting out a back-off; True if any moved on."""
+        """One batch for every projection not waiting out a back-off, in one transaction with a
+        savepoint per projection: a failing fold rolls back its own work only, and the batch
+        costs one commit however many projections there are. True if any moved on."""
         now = self._clock()
         due = [t for t in self._tracks.values() if t.failure is None or t.retry_at <= now]
         if not due:
@@ -190,42 +193,61 @@ class ProjectionRunner:
         if not notifications:
             return False
         decoded: dict[int, Any] = {}
-        progressed = False
-        for track in due:
-            pending = [n for n in notifications if n.id > track.position]
-            if pending and self._fold(track, pending, decoded):
-                progressed = True
-        return progressed
-
-    def _fold(self, track: _Track, pending: list[Any], decoded: dict[int, Any]) -> bool:
-        """Fold `pending` into one projection in one transaction with its tracking record; on a
-        failing event, commit what came before it and stop there."""
-        try:
-            self._apply(track, pending, decoded)
-        except _FoldFailed as failed:
-            if failed.index > 0:
-                self._apply(track, pending[: failed.index], decoded)
-            self._failed(track, pending[failed.index], failed.error)
-            return failed.index > 0
-        if track.failure is not None:
-            self._recovered(track)
-        return True
-
-    def _apply(self, track: _Track, notifications: list[Any], decoded: dict[int, Any]) -> None:
-        projection = track.projection
-        last = notifications[-1].id
+        folds: list[tuple[_Track, _Folded]] = []
         with self._views.transaction() as tx:
-            for index, notification in enumerate(notifications):
+            for track in due:
+                pending = [n for n in notifications if n.id > track.position]
+                if pending:
+                    folds.append((track, self._fold(track, pending, decoded, tx)))
+        # Committed: only now does this process take the new positions and failures as true.
+        for track, folded in folds:
+            if folded.position is not None:
+                track.position = folded.position
+            if folded.failure is not None:
+                self._failed(track, folded.failure, folded.error)
+            elif track.failure is not None:
+                self._recovered(track)
+        self._resolve_waiters()
+        return any(folded.position is not None for _, folded in folds)
+
+    def _fold(self, track: _Track, pending: list[Any], decoded: dict[int, Any], tx: Tx) -> _Folded:
+        """Fold `pending` into one projection with its tracking record, inside a savepoint; on a
+        failing event, keep what came before it, record the failure, and stop there."""
+        projection = track.projection
+        tx.execute("SAVEPOINT fold")
+        try:
+            self._apply(projection, pending, decoded, tx)
+        except _FoldFailed as failed:
+            tx.execute("ROLLBACK TO SAVEPOINT fold")
+            position = None
+            if failed.index > 0:
                 try:
-                    event = self._event(notification, decoded)
-                    if isinstance(event, projection.handles):
-                        projection.apply(event, tx)
-                except Exception as error:
-                    if is_unavailable(error):
-                        raise  # the view store, not this event: every projection waits
-                    raise _FoldFailed(index, error) from error
-            _track(tx, projection, last)
-        track.position = last
+                    self._apply(projection, pending[: failed.index], decoded, tx)
+                    position = pending[failed.index - 1].id
+                except _FoldFailed:  # it folded a moment ago: keep nothing rather than guess
+                    tx.execute("ROLLBACK TO SAVEPOINT fold")
+            failure = self._failure(track, pending[failed.index], failed.error)
+            _write_failure(tx, projection, failure)
+            tx.execute("RELEASE SAVEPOINT fold")
+            return _Folded(position, failure, failed.error)
+        if track.failure is not None:
+            _write_failure(tx, projection, None)
+        tx.execute("RELEASE SAVEPOINT fold")
+        return _Folded(pending[-1].id)
+
+    def _apply(
+        self, projection: Projection, notifications: list[Any], decoded: dict[int, Any], tx: Tx
+    ) -> None:
+        for index, notification in enumerate(notifications):
+            try:
+                event = self._event(notification, decoded)
+                if isinstance(event, projection.handles):
+                    projection.apply(event, tx)
+            except Exception as error:
+                if is_unavailable(error):
+                    raise  # the view store, not this event: every projection waits
+                raise _FoldFailed(index, error) from error
+        _track(tx, projection, notifications[-1].id)
 
     def _event(self, notification: Any, decoded: dict[int, Any]) -> Any:
         event = decoded.get(notification.id)
@@ -233,32 +255,33 @@ class ProjectionRunner:
             event = decoded[notification.id] = self._store.mapper.to_domain_event(notification)
         return event
 
-    def _failed(self, track: _Track, notification: Any, error: BaseException) -> None:
-        name = track.projection.name
+    def _failure(self, track: _Track, notification: Any, error: BaseException) -> Failure:
+        """The failure as it stands after this attempt: the same one again, or a new one."""
         message = f"{type(error).__name__}: {error}"
         previous = track.failure
-        same = previous is not None and (previous.position, previous.error) == (notification.id, message)
-        track.failure = Failure(
+        if previous is not None and (previous.position, previous.error) == (notification.id, message):
+            return replace(previous, attempts=previous.attempts + 1)
+        return Failure(
             position=notification.id,
             event_type=notification.topic.rpartition(".")[2],
             error=message,
-            since=previous.since if same and previous else _now(),
-            attempts=previous.attempts + 1 if same and previous else 1,
+            since=_now(),
         )
+
+    def _failed(self, track: _Track, failure: Failure, error: BaseException | None) -> None:
+        track.failure = failure
         track.backoff = min(self._max_backoff, track.backoff * 2 or FIRST_RETRY)
         track.retry_at = self._clock() + track.backoff
-        if not same:
+        if failure.attempts == 1:  # logged once, not at every retry
             log.error(
                 "projection %s stopped at position %d (%s): %s; retrying with back-off while the"
                 " other projections go on",
-                name,
-                notification.id,
-                track.failure.event_type,
-                message,
+                track.projection.name,
+                failure.position,
+                failure.event_type,
+                failure.error,
                 exc_info=error,
             )
-        self._save_failure(track)
-        self._resolve_waiters()
 
     def _recovered(self, track: _Track) -> None:
         failure = track.failure
@@ -271,34 +294,6 @@ class ProjectionRunner:
         )
         track.failure = None
         track.backoff = 0.0
-        self._save_failure(track)
-
-    def _save_failure(self, track: _Track) -> None:
-        """Keep the failure where other processes and operators look (best effort: the log has it)."""
-        projection, failure = track.projection, track.failure
-        try:
-            with self._views.transaction() as tx:
-                tx.execute(
-                    "DELETE FROM projection_failures WHERE name = ? AND version = ?",
-                    (projection.name, projection.version),
-                )
-                if failure is not None:
-                    tx.execute(
-                        "INSERT INTO projection_failures"
-                        " (name, version, position, event_type, error, since, attempts)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            projection.name,
-                            projection.version,
-                            failure.position,
-                            failure.event_type,
-                            failure.error,
-                            failure.since,
-                            failure.attempts,
-                        ),
-                    )
-        except Exception as error:
-            log.warning("could not record the state of projection %s: %s", projection.name, error)
 
     # -- running in a thread ------------------------------------------------------------------
 
@@ -474,11 +469,40 @@ class ProjectionRunner:
         ]
 
 
+@dataclass(frozen=True)
+class _Folded:
+    """What one fold of a step did: the position it reached (None: none), and its failure."""
+
+    position: int | None
+    failure: Failure | None = None
+    error: BaseException | None = None
+
+
 class _FoldFailed(Exception):
     def __init__(self, index: int, error: BaseException) -> None:
         super().__init__(str(error))
         self.index = index
         self.error = error
+
+
+def _write_failure(tx: Tx, projection: Projection, failure: Failure | None) -> None:
+    """Keep the failure where other processes and operators look; None clears it."""
+    key = (projection.name, projection.version)
+    tx.execute("DELETE FROM projection_failures WHERE name = ? AND version = ?", key)
+    if failure is not None:
+        tx.execute(
+            "INSERT INTO projection_failures (name, version, position, event_type, error, since, attempts)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                projection.name,
+                projection.version,
+                failure.position,
+                failure.event_type,
+                failure.error,
+                failure.since,
+                failure.attempts,
+            ),
+        )
 
 
 def _track(tx: Tx, projection: Projection, position: int) -> None:
