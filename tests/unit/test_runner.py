@@ -105,6 +105,14 @@ def names_in(views: SqliteViewStore, table: str) -> set[str]:
         return {row[0] for row in tx.execute(f"SELECT name FROM {table}")}
 
 
+def caught_up(store: EventStore, views: SqliteViewStore, *projections: Projection) -> ProjectionRunner:
+    """A runner that has folded what is stored, on a clock that stands still."""
+    runner = ProjectionRunner(store, views, list(projections), clock=Clock())
+    runner.setup()
+    runner.catch_up()
+    return runner
+
+
 def by_name(runner: ProjectionRunner) -> dict[str, Any]:
     return {status.name: status for status in runner.status()}
 
@@ -113,9 +121,7 @@ def test_a_failing_fold_stops_only_its_projection_after_committing_what_came_bef
     store: EventStore, views: SqliteViewStore
 ) -> None:
     _, poison, last = store_sites(store, "A", "Poison", "B")
-    runner = ProjectionRunner(store, views, [SiteNames(), Fragile(), Renames()], clock=Clock())
-    runner.setup()
-    runner.catch_up()
+    runner = caught_up(store, views, SiteNames(), Fragile(), Renames())
 
     assert names_in(views, "site_names") == {"A", "Poison", "B"}
     assert names_in(views, "fragile") == {"A"}
@@ -158,9 +164,7 @@ def test_another_process_sees_the_failure_and_where_each_projection_stands(
     store: EventStore, views: SqliteViewStore
 ) -> None:
     _, poison, last = store_sites(store, "A", "Poison", "B")
-    folding = ProjectionRunner(store, views, [SiteNames(), Fragile()], clock=Clock())
-    folding.setup()
-    folding.catch_up()
+    caught_up(store, views, SiteNames(), Fragile())
 
     reader = ProjectionRunner(store, views, [SiteNames(), Fragile()])  # e.g. `cpms projections status`
     reader.setup()
@@ -173,9 +177,7 @@ async def test_a_write_waits_for_the_projections_that_fold_it_and_a_failing_one_
     store: EventStore, views: SqliteViewStore
 ) -> None:
     _, poison, last = store_sites(store, "A", "Poison", "B")
-    runner = ProjectionRunner(store, views, [SiteNames(), Fragile(), Renames()], clock=Clock())
-    runner.setup()
-    runner.catch_up()
+    runner = caught_up(store, views, SiteNames(), Fragile(), Renames())
 
     assert runner.projections_for([Site.SiteCreated]) == {"site_names", "fragile"}
     assert runner.projections_for([Site.SiteUpdated]) == {"renames"}
