@@ -93,10 +93,6 @@ class DependencyMonitor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
-    @property
-    def names(self) -> list[str]:
-        return list(self._probes)
-
     def states(self) -> dict[str, DependencyState]:
         return dict(self._states)
 

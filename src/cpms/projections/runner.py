@@ -137,10 +137,6 @@ class ProjectionRunner:
         """The position every projection has reached."""
         return min((t.position for t in self._tracks.values()), default=0)
 
-    @property
-    def names(self) -> list[str]:
-        return list(self._tracks)
-
     def setup(self) -> None:
         with self._views.transaction() as tx:
             tx.execute(TRACKING_DDL)
