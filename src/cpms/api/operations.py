@@ -12,7 +12,7 @@ from cpms.api.context import organization, services
 from cpms.api.openapi import OPENAPI
 from cpms.api.responses import json_response
 from cpms.infra.health import VIEW_STORE, is_unavailable
-from cpms.projections.runner import ProjectionStatus
+from cpms.projections.tracking import ProjectionStatus
 
 
 async def health(request: Request) -> Response:

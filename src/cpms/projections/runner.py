@@ -18,39 +18,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from cpms.infra.eventstore import EventStore
 from cpms.infra.health import EVENT_STORE, VIEW_STORE, is_unavailable
+from cpms.projections import tracking
 from cpms.projections.base import Projection
 from cpms.projections.store import Tx, ViewStore
-from cpms.timestamps import to_iso
+from cpms.projections.tracking import Failure, ProjectionStatus
 
 log = logging.getLogger(__name__)
-
-TRACKING_DDL = """
-CREATE TABLE IF NOT EXISTS projection_tracking (
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    position BIGINT NOT NULL,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (name, version)
-)
-"""
-
-FAILURES_DDL = """
-CREATE TABLE IF NOT EXISTS projection_failures (
-    name TEXT NOT NULL,
-    version INTEGER NOT NULL,
-    position BIGINT NOT NULL,
-    event_type TEXT NOT NULL,
-    error TEXT NOT NULL,
-    since TEXT NOT NULL,
-    attempts INTEGER NOT NULL,
-    PRIMARY KEY (name, version)
-)
-"""
 
 FIRST_RETRY = 0.5  # seconds; doubled on each failure of the same fold, up to `max_backoff`
 
@@ -61,28 +38,6 @@ class ProjectionLagging(TimeoutError):
 
 class ProjectionFailing(ProjectionLagging):
     """A read model a write needs is stopped at a failing event (the write itself is stored)."""
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why a projection stopped: the event it cannot fold, and since when it keeps failing."""
-
-    position: int
-    event_type: str
-    error: str
-    since: str
-    attempts: int = 1
-
-
-@dataclass(frozen=True)
-class ProjectionStatus:
-    name: str
-    version: int
-    position: int
-    head: int | None
-    lag: int | None
-    state: str  # "ok" or "failing"
-    failure: Failure | None = None
 
 
 @dataclass(frozen=True)
@@ -139,8 +94,7 @@ class ProjectionRunner:
 
     def setup(self) -> None:
         with self._views.transaction() as tx:
-            tx.execute(TRACKING_DDL)
-            tx.execute(FAILURES_DDL)
+            tracking.create_tables(tx)
             for track in self._tracks.values():
                 track.projection.create_tables(tx)
         self.refresh()
@@ -148,19 +102,7 @@ class ProjectionRunner:
     def refresh(self) -> int:
         """Read tracked positions and failures (another process may be the one folding)."""
         with self._views.read() as tx:
-            positions = {
-                (name, version): position
-                for name, version, position in tx.execute(
-                    "SELECT name, version, position FROM projection_tracking"
-                )
-            }
-            failures = {
-                (row[0], row[1]): Failure(*row[2:])
-                for row in tx.execute(
-                    "SELECT name, version, position, event_type, error, since, attempts"
-                    " FROM projection_failures"
-                )
-            }
+            positions, failures = tracking.read(tx)
         for track in self._tracks.values():
             key = (track.projection.name, track.projection.version)
             track.position = positions.get(key, 0)
@@ -223,11 +165,11 @@ class ProjectionRunner:
                 except _FoldFailed:  # it folded a moment ago: keep nothing rather than guess
                     tx.execute("ROLLBACK TO SAVEPOINT fold")
             failure = self._failure(track, pending[failed.index], failed.error)
-            _write_failure(tx, projection, failure)
+            tracking.write_failure(tx, projection, failure)
             tx.execute("RELEASE SAVEPOINT fold")
             return _Folded(position, failure, failed.error)
         if track.failure is not None:
-            _write_failure(tx, projection, None)
+            tracking.write_failure(tx, projection, None)
         tx.execute("RELEASE SAVEPOINT fold")
         return _Folded(pending[-1].id)
 
@@ -243,7 +185,7 @@ class ProjectionRunner:
                 if is_unavailable(error):
                     raise  # the view store, not this event: every projection waits
                 raise _FoldFailed(index, error) from error
-        _track(tx, projection, notifications[-1].id)
+        tracking.write_position(tx, projection, notifications[-1].id)
 
     def _event(self, notification: Any, decoded: dict[int, Any]) -> Any:
         event = decoded.get(notification.id)
@@ -261,7 +203,7 @@ class ProjectionRunner:
             position=notification.id,
             event_type=notification.topic.rpartition(".")[2],
             error=message,
-            since=_now(),
+            since=tracking.now(),
         )
 
     def _failed(self, track: _Track, failure: Failure, error: BaseException | None) -> None:
@@ -479,39 +421,6 @@ class _FoldFailed(Exception):
         super().__init__(str(error))
         self.index = index
         self.error = error
-
-
-def _write_failure(tx: Tx, projection: Projection, failure: Failure | None) -> None:
-    """Keep the failure where other processes and operators look; None clears it."""
-    key = (projection.name, projection.version)
-    tx.execute("DELETE FROM projection_failures WHERE name = ? AND version = ?", key)
-    if failure is not None:
-        tx.execute(
-            "INSERT INTO projection_failures (name, version, position, event_type, error, since, attempts)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                projection.name,
-                projection.version,
-                failure.position,
-                failure.event_type,
-                failure.error,
-                failure.since,
-                failure.attempts,
-            ),
-        )
-
-
-def _track(tx: Tx, projection: Projection, position: int) -> None:
-    tx.execute(
-        "INSERT INTO projection_tracking (name, version, position, updated_at)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT (name, version)"
-        " DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        (projection.name, projection.version, position, _now()),
-    )
-
-
-def _now() -> str:
-    return to_iso(datetime.now(UTC))
 
 
 def _store_of(error: BaseException) -> str:
