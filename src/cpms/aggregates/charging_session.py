@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -11,33 +11,11 @@ from eventsourcing.domain import Aggregate, event
 
 from cpms.aggregates.charge_point import STOPPING_TRIGGERS
 from cpms.aggregates.errors import InvalidValue
+from cpms.aggregates.meter import Sample, energy_register_wh, meter_reading
 
 SESSION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:charging-session")
 START_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:start-transaction")
 TRANSACTION_IDS = uuid5(NAMESPACE_URL, "cpms:transaction-ids")
-
-ENERGY_REGISTER = "Energy.Active.Import.Register"
-# A physical bound on any reading, in base units (Wh, W, varh, var, A, V...): 10^12 Wh is 1 TWh,
-# ten times what a 350 kW charger delivers running flat out for 30 years. Past it a number is a
-# fault or a lie, and the views need not hold it.
-MAX_READING = 10**12
-# OCPP 2.0.1 `unitOfMeasure.multiplier` is a power of ten; giga to nano covers every meter, and
-# bounding it keeps `10 ** multiplier` from being a computation a charger can make us run.
-MULTIPLIER_RANGE = (-9, 9)
-# OCPP integers are 32-bit (1.6 and 2.0.1, "Data types"): 1.6 transaction and reservation ids
-# anywhere in that range; a 2.0.1 seqNo counts up from 0.
-INT32_RANGE = (-(2**31), 2**31 - 1)
-SEQ_NO_RANGE = (0, 2**31 - 1)
-_TO_BASE_UNIT = {
-    "Wh": ("Wh", 1.0),
-    "kWh": ("Wh", 1000.0),
-    "W": ("W", 1.0),
-    "kW": ("W", 1000.0),
-    "varh": ("varh", 1.0),
-    "kvarh": ("varh", 1000.0),
-    "var": ("var", 1.0),
-    "kvar": ("var", 1000.0),
-}
 
 
 def session_id(ocpp_id: str, transaction_id: str) -> UUID:
@@ -135,10 +113,10 @@ class ChargingSession(Aggregate):
         if seq_no is not None and seq_no not in self.seq_nos:
             self.seq_nos.append(seq_no)
 
-    def record_meter_values(self, samples: list[dict[str, Any]], seq_no: int | None = None) -> None:
-        """Record sampled values (already parsed with `parse_samples`); none, nothing recorded."""
+    def record_meter_values(self, samples: Sequence[Sample], seq_no: int | None = None) -> None:
+        """Record what the meter measured; no samples, nothing recorded."""
         if samples:
-            self._meter_values_recorded(samples=samples, seq_no=seq_no)
+            self._meter_values_recorded(samples=[sample.as_dict() for sample in samples], seq_no=seq_no)
 
     @event("MeterValuesRecorded")
     def _meter_values_recorded(self, samples: list[dict[str, Any]], seq_no: int | None = None) -> None:
@@ -266,94 +244,3 @@ class TransactionIds(Aggregate):
     @event("TransactionIdAllocated")
     def allocate(self) -> None:
         self.last += 1
-
-
-def meter_reading(value: Any, field: str) -> float:
-    """A register reading in Wh: a finite number from 0 to `MAX_READING`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidValue(f"{field} must be a number of Wh")
-    if not (math.isfinite(value) and 0 <= value <= MAX_READING):
-        raise InvalidValue(f"{field} must be a number of Wh from 0 to {MAX_READING:,}")
-    return float(value)
-
-
-def protocol_integer(value: Any, field: str, bounds: tuple[int, int] = INT32_RANGE) -> int:
-    """An integer of the protocol within its range (by default OCPP's 32 bits)."""
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidValue(f"{field} must be an integer from {low} to {high}")
-    return value
-
-
-def transaction_number(value: Any) -> str:
-    """An OCPP 1.6 transactionId as cpms keys its sessions."""
-    return str(protocol_integer(value, "transactionId"))
-
-
-def parse_samples(meter_values: list[dict[str, Any]], parse_time: Any) -> list[dict[str, Any]]:
-    """OCPP MeterValue objects (snake_case keys) -> samples in base units (Wh, W, varh, var).
-
-    Values arrive as strings; a value that is not a number, or a negative energy register,
-    is refused as a whole message so nothing half-read is stored.
-    """
-    samples = []
-    for meter_value in meter_values:
-        at = parse_time(meter_value["timestamp"])
-        for sampled in meter_value.get("sampled_value", []):
-            measurand = sampled.get("measurand") or ENERGY_REGISTER
-            # 1.6: "unit", value a string; 2.0.1: "unit_of_measure" {unit, multiplier}, a number.
-            unit_of_measure = sampled.get("unit_of_measure") or {}
-            unit = sampled.get("unit") or unit_of_measure.get("unit")
-            unit = unit or ("Wh" if measurand.startswith("Energy") else None)
-            value = sampled.get("value")
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise InvalidValue(f"{measurand} value {_shown(value)} is not a number")
-            try:
-                number = float(value)
-            except ValueError:
-                raise InvalidValue(f"{measurand} value {_shown(value)} is not a number") from None
-            if not math.isfinite(number):
-                raise InvalidValue(f"{measurand} value {_shown(value)} is not a finite number")
-            base_unit, factor = _TO_BASE_UNIT.get(unit or "", (unit, 1.0))
-            number *= factor * 10 ** _multiplier(unit_of_measure.get("multiplier", 0))
-            if measurand.startswith("Energy") and number < 0:
-                raise InvalidValue(f"{measurand} must not be negative, got {_shown(value)}")
-            if abs(number) > MAX_READING:
-                raise InvalidValue(
-                    f"{measurand} value {_shown(value)} is beyond {MAX_READING:,} {base_unit or 'units'}"
-                )
-            samples.append(
-                {
-                    "timestamp": at,
-                    "measurand": measurand,
-                    "value": number,
-                    "unit": base_unit,
-                    "phase": sampled.get("phase"),
-                    "context": sampled.get("context"),
-                    "location": sampled.get("location"),
-                }
-            )
-    return samples
-
-
-def _shown(value: Any) -> str:
-    """A charger's value as an error message quotes it: a frame may hold 64 KiB of it."""
-    shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
-
-
-def _multiplier(value: Any) -> int:
-    low, high = MULTIPLIER_RANGE
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidValue(f"unitOfMeasure.multiplier must be an integer from {low} to {high}")
-    return value
-
-
-def energy_register_wh(samples: list[dict[str, Any]]) -> tuple[datetime, float] | None:
-    """The latest Energy.Active.Import.Register reading of the whole meter (not per phase)."""
-    readings = [
-        (s["timestamp"], s["value"])
-        for s in samples
-        if s["measurand"] == ENERGY_REGISTER and not s.get("phase") and s.get("location") in (None, "Outlet")
-    ]
-    return max(readings, key=lambda r: r[0]) if readings else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -9,18 +10,14 @@ from uuid import UUID
 from cpms.aggregates.access_group import AccessGroup
 from cpms.aggregates.authorization import PENDING, Authorization, authorize_card
 from cpms.aggregates.charging_session import (
-    SEQ_NO_RANGE,
     TRANSACTION_IDS,
     ChargingSession,
     StartRequest,
     TransactionIds,
-    energy_register_wh,
-    meter_reading,
-    protocol_integer,
     session_id,
     start_request_key,
-    transaction_number,
 )
+from cpms.aggregates.meter import Sample, energy_register_wh, meter_reading
 from cpms.aggregates.station import Station, station_id
 from cpms.application.base import Commands, Written
 from cpms.infra.writer import UnitOfWork
@@ -48,7 +45,6 @@ class ChargingCommands(Commands):
         meter_start: Any,
         started_at: datetime,
         request_key: str,
-        reservation_id: int | None = None,
     ) -> tuple[str, Authorization]:
         """OCPP 1.6 StartTransaction: the central system assigns the id, authorized or not.
 
@@ -60,8 +56,6 @@ class ChargingCommands(Commands):
             # Refused before an id is allocated, so a refusal spends none.
             station.require_connector(connector_id)
             meter_reading(meter_start, "meterStart")
-            if reservation_id is not None:
-                protocol_integer(reservation_id, "reservationId")
             start_key = start_request_key(ocpp_id, request_key)
             earlier = uow.find(StartRequest, StartRequest.create_id(start_key))
             if earlier is not None:
@@ -93,8 +87,8 @@ class ChargingCommands(Commands):
         ocpp_id: str,
         *,
         connector_id: int,
-        transaction_id: int | None,
-        samples: list[dict[str, Any]],
+        transaction_id: str | None,
+        samples: Sequence[Sample],
     ) -> Written:
         """MeterValues (1.6 connectorId, 2.0.1 evseId; 0 is the station's own meter): a
         transaction's readings are kept with its session, others are not kept yet. Either way
@@ -104,7 +98,7 @@ class ChargingCommands(Commands):
             self._station(uow, ocpp_id).require_connector(connector_id, or_station=True)
             if transaction_id is None:
                 return ocpp_id
-            session = self._session(uow, ocpp_id, transaction_number(transaction_id))
+            session = self._session(uow, ocpp_id, transaction_id)
             session.record_meter_values(samples)
             return str(session.id)
 
@@ -115,17 +109,17 @@ class ChargingCommands(Commands):
         self,
         ocpp_id: str,
         *,
-        transaction_id: int,
+        transaction_id: str,
         meter_stop: Any,
         ended_at: datetime,
         stop_reason: str | None,
         id_tag: str | None,
-        samples: list[dict[str, Any]],
+        samples: Sequence[Sample],
     ) -> Authorization | None:
         """End a transaction with its last readings; what the stopping token may do is returned."""
 
         def command(uow: UnitOfWork) -> Authorization | None:
-            session = self._session(uow, ocpp_id, transaction_number(transaction_id))
+            session = self._session(uow, ocpp_id, transaction_id)
             session.record_meter_values(samples)
             session.end(meter_stop_wh=meter_stop, ended_at=ended_at, stop_reason=stop_reason, id_tag=id_tag)
             if id_tag is None:
@@ -148,7 +142,7 @@ class ChargingCommands(Commands):
         stopped_reason: str | None,
         id_token: str | None,
         evse: int | None,
-        samples: list[dict[str, Any]],
+        samples: Sequence[Sample],
         ocpp_version: str,
         evse_connector: int | None = None,
     ) -> Authorization | None:
@@ -158,12 +152,11 @@ class ChargingCommands(Commands):
         """
 
         def command(uow: UnitOfWork) -> Authorization | None:
-            protocol_integer(seq_no, "seqNo", SEQ_NO_RANGE)
             station = self._station(uow, ocpp_id)
             if evse is not None:
                 station.require_connector(evse, within_evse=evse_connector)
             authorization = self._authorization(uow, station, id_token) if id_token else None
-            reading = energy_register_wh(samples)
+            reading = energy_register_wh(sample.as_dict() for sample in samples)
             session = uow.find(ChargingSession, session_id(ocpp_id, transaction_id))
             if session is None:
                 session = ChargingSession.start(

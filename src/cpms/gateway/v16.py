@@ -12,10 +12,11 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 
 from cpms.aggregates.authorization import Authorization
-from cpms.aggregates.charging_session import parse_samples
 from cpms.aggregates.errors import NotFound
 from cpms.application import utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
+from cpms.gateway.meter_values import meter_samples
+from cpms.gateway.numbers import protocol_integer, transaction_number
 from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,8 @@ class CentralSystem16(CentralSystem, ChargePoint):
         reservation_id: int | None = None,
     ) -> call_result.StartTransaction:
         started_at = charger_time(timestamp)
+        if reservation_id is not None:  # not used yet, but never stored beyond its range
+            protocol_integer(reservation_id, "reservationId")
         content = orjson.dumps([connector_id, id_tag, meter_start, timestamp, reservation_id]).decode()
         transaction_id, authorization = await self._network.start_transaction(
             self.id,
@@ -97,7 +100,6 @@ class CentralSystem16(CentralSystem, ChargePoint):
             meter_start=meter_start,
             started_at=started_at,
             request_key=content,
-            reservation_id=reservation_id,
         )
         return call_result.StartTransaction(
             transaction_id=int(transaction_id), id_tag_info=_id_tag_info(authorization)
@@ -110,10 +112,11 @@ class CentralSystem16(CentralSystem, ChargePoint):
         meter_value: list[dict[str, Any]],
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
-        samples = parse_samples(meter_value, charger_time)
+        samples = meter_samples(meter_value)
+        transaction = None if transaction_id is None else transaction_number(transaction_id)
         try:
             await self._network.record_meter_values(
-                self.id, connector_id=connector_id, transaction_id=transaction_id, samples=samples
+                self.id, connector_id=connector_id, transaction_id=transaction, samples=samples
             )
         except NotFound:
             log.warning("%s: MeterValues for unknown transaction %s", self.id, transaction_id)
@@ -130,11 +133,11 @@ class CentralSystem16(CentralSystem, ChargePoint):
         transaction_data: list[dict[str, Any]] | None = None,
     ) -> call_result.StopTransaction:
         ended_at = charger_time(timestamp)
-        samples = parse_samples(transaction_data or [], charger_time)
+        samples = meter_samples(transaction_data or [])
         try:
             authorization = await self._network.stop_transaction(
                 self.id,
-                transaction_id=transaction_id,
+                transaction_id=transaction_number(transaction_id),
                 meter_stop=meter_stop,
                 ended_at=ended_at,
                 stop_reason=reason or "Local",  # the 1.6 default when the charger gives none

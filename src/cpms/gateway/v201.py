@@ -16,9 +16,10 @@ from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationStatusEnumType
 
 from cpms.aggregates.authorization import Authorization
-from cpms.aggregates.charging_session import parse_samples
 from cpms.application import utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
+from cpms.gateway.meter_values import meter_samples
+from cpms.gateway.numbers import SEQ_NO_RANGE, protocol_integer
 from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class CentralSystem201(CentralSystem, ChargePoint):
         authorization = await self._network.transaction_event(
             self.id,
             event_type=event_type,
-            seq_no=seq_no,
+            seq_no=protocol_integer(seq_no, "seqNo", SEQ_NO_RANGE),
             transaction_id=transaction_info["transaction_id"],
             occurred_at=charger_time(timestamp),
             trigger_reason=trigger_reason,
@@ -99,7 +100,7 @@ class CentralSystem201(CentralSystem, ChargePoint):
             id_token=token,
             evse=evse["id"] if evse else None,
             evse_connector=evse.get("connector_id") if evse else None,
-            samples=parse_samples(meter_value or [], charger_time),
+            samples=meter_samples(meter_value or []),
             ocpp_version=self._connection.subprotocol or "ocpp2.0.1",
         )
         if id_token is None:
@@ -117,7 +118,7 @@ class CentralSystem201(CentralSystem, ChargePoint):
             self.id,
             connector_id=evse_id,
             transaction_id=None,
-            samples=parse_samples(meter_value, charger_time),
+            samples=meter_samples(meter_value),
         )
         return call_result.MeterValues()
 

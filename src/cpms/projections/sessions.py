@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from cpms.aggregates.authorization import is_listed
-from cpms.aggregates.charging_session import ChargingSession, energy_register_wh
+from cpms.aggregates.charging_session import ChargingSession
+from cpms.aggregates.meter import energy_register_wh
 from cpms.projections.base import Projection
 from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx
