@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -23,18 +24,33 @@ from cpms.application.base import Commands, Written
 from cpms.infra.writer import UnitOfWork
 
 
+@dataclass(frozen=True)
+class AuthorizationOutcome:
+    """What a station is told of a token; the card, its group and the rest stay in the events."""
+
+    accepted: bool
+
+
+ACCEPTED = AuthorizationOutcome(accepted=True)
+REFUSED = AuthorizationOutcome(accepted=False)
+
+
+def outcome_of(authorization: Authorization) -> AuthorizationOutcome:
+    return ACCEPTED if authorization.accepted else REFUSED
+
+
 class ChargingCommands(Commands):
-    async def authorize(self, ocpp_id: str, id_tag: str) -> Authorization:
+    async def authorize(self, ocpp_id: str, id_tag: str) -> AuthorizationOutcome:
         """An Authorize request: decide, and record the request with its outcome."""
 
-        def command(uow: UnitOfWork) -> Authorization:
+        def command(uow: UnitOfWork) -> AuthorizationOutcome:
             station = self._station(uow, ocpp_id)
             authorization = self._authorization(uow, station, id_tag)
             station.record_authorization(authorization=authorization.as_dict(), occurred_at=self._clock())
-            return authorization
+            return outcome_of(authorization)
 
-        authorization, _ = await self._writer(command)
-        return authorization
+        outcome, _ = await self._writer(command)
+        return outcome
 
     async def start_transaction(
         self,
@@ -45,13 +61,13 @@ class ChargingCommands(Commands):
         meter_start: Any,
         started_at: datetime,
         request_key: str,
-    ) -> tuple[str, Authorization]:
+    ) -> tuple[str, AuthorizationOutcome]:
         """OCPP 1.6 StartTransaction: the central system assigns the id, authorized or not.
 
         `request_key` identifies the message's content: a retry gets the same id back.
         """
 
-        def command(uow: UnitOfWork) -> tuple[str, Authorization]:
+        def command(uow: UnitOfWork) -> tuple[str, AuthorizationOutcome]:
             station = self._station(uow, ocpp_id)
             # Refused before an id is allocated, so a refusal spends none.
             station.require_connector(connector_id)
@@ -60,7 +76,7 @@ class ChargingCommands(Commands):
             earlier = uow.find(StartRequest, StartRequest.create_id(start_key))
             if earlier is not None:
                 session = uow.get(ChargingSession, session_id(ocpp_id, earlier.transaction_id), "")
-                return earlier.transaction_id, Authorization.from_dict(session.authorization)
+                return earlier.transaction_id, outcome_of(Authorization.from_dict(session.authorization))
             authorization = self._authorization(uow, station, id_tag)
             transaction_id = self._next_transaction_id(uow)
             uow.add(
@@ -77,10 +93,10 @@ class ChargingCommands(Commands):
                 )
             )
             uow.add(StartRequest(key=start_key, ocpp_id=ocpp_id, transaction_id=transaction_id))
-            return transaction_id, authorization
+            return transaction_id, outcome_of(authorization)
 
-        (transaction_id, authorization), _ = await self._writer(command)
-        return transaction_id, authorization
+        (transaction_id, outcome), _ = await self._writer(command)
+        return transaction_id, outcome
 
     async def record_meter_values(
         self,
@@ -115,19 +131,19 @@ class ChargingCommands(Commands):
         stop_reason: str | None,
         id_tag: str | None,
         samples: Sequence[Sample],
-    ) -> Authorization | None:
+    ) -> AuthorizationOutcome | None:
         """End a transaction with its last readings; what the stopping token may do is returned."""
 
-        def command(uow: UnitOfWork) -> Authorization | None:
+        def command(uow: UnitOfWork) -> AuthorizationOutcome | None:
             session = self._session(uow, ocpp_id, transaction_id)
             session.record_meter_values(samples)
             session.end(meter_stop_wh=meter_stop, ended_at=ended_at, stop_reason=stop_reason, id_tag=id_tag)
             if id_tag is None:
                 return None
-            return self._authorization(uow, self._station(uow, ocpp_id), id_tag)
+            return outcome_of(self._authorization(uow, self._station(uow, ocpp_id), id_tag))
 
-        authorization, _ = await self._writer(command)
-        return authorization
+        outcome, _ = await self._writer(command)
+        return outcome
 
     async def transaction_event(
         self,
@@ -145,13 +161,13 @@ class ChargingCommands(Commands):
         samples: Sequence[Sample],
         ocpp_version: str,
         evse_connector: int | None = None,
-    ) -> Authorization | None:
+    ) -> AuthorizationOutcome | None:
         """OCPP 2.0.1 TransactionEvent, in whatever order they arrive; a retry changes nothing.
 
         Returns the authorization of the token the message carried, if any.
         """
 
-        def command(uow: UnitOfWork) -> Authorization | None:
+        def command(uow: UnitOfWork) -> AuthorizationOutcome | None:
             station = self._station(uow, ocpp_id)
             if evse is not None:
                 station.require_connector(evse, within_evse=evse_connector)
@@ -175,7 +191,7 @@ class ChargingCommands(Commands):
                 )
                 uow.add(session)
             elif session.has_seen(seq_no):
-                return authorization
+                return None if authorization is None else outcome_of(authorization)
             elif event_type == "Started":
                 session.report_start(
                     started_at=occurred_at, meter_start_wh=reading[1] if reading else None, seq_no=seq_no
@@ -197,10 +213,10 @@ class ChargingCommands(Commands):
                     id_tag=id_token,
                     seq_no=seq_no,
                 )
-            return authorization
+            return None if authorization is None else outcome_of(authorization)
 
-        authorization, _ = await self._writer(command)
-        return authorization
+        outcome, _ = await self._writer(command)
+        return outcome
 
     # -- helpers -----------------------------------------------------------------------------
 

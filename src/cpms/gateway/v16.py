@@ -11,9 +11,8 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 
-from cpms.aggregates.authorization import Authorization
 from cpms.aggregates.errors import NotFound
-from cpms.application import utc_now
+from cpms.application import AuthorizationOutcome, utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
 from cpms.gateway.meter_values import meter_samples
 from cpms.gateway.numbers import protocol_integer, transaction_number
@@ -77,8 +76,8 @@ class CentralSystem16(CentralSystem, ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        authorization = await self._network.authorize(self.id, id_tag)
-        return call_result.Authorize(id_tag_info=_id_tag_info(authorization))
+        outcome = await self._network.authorize(self.id, id_tag)
+        return call_result.Authorize(id_tag_info=_id_tag_info(outcome))
 
     @on(Action.start_transaction)
     async def on_start_transaction(
@@ -93,7 +92,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
         if reservation_id is not None:  # not used yet, but never stored beyond its range
             protocol_integer(reservation_id, "reservationId")
         content = orjson.dumps([connector_id, id_tag, meter_start, timestamp, reservation_id]).decode()
-        transaction_id, authorization = await self._network.start_transaction(
+        transaction_id, outcome = await self._network.start_transaction(
             self.id,
             connector_id=connector_id,
             id_tag=id_tag,
@@ -102,7 +101,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
             request_key=content,
         )
         return call_result.StartTransaction(
-            transaction_id=int(transaction_id), id_tag_info=_id_tag_info(authorization)
+            transaction_id=int(transaction_id), id_tag_info=_id_tag_info(outcome)
         )
 
     @on(Action.meter_values)
@@ -135,7 +134,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
         ended_at = charger_time(timestamp)
         samples = meter_samples(transaction_data or [])
         try:
-            authorization = await self._network.stop_transaction(
+            outcome = await self._network.stop_transaction(
                 self.id,
                 transaction_id=transaction_number(transaction_id),
                 meter_stop=meter_stop,
@@ -148,13 +147,13 @@ class CentralSystem16(CentralSystem, ChargePoint):
             # Per OCPP a StopTransaction is always accepted; there is nothing of ours to end.
             log.warning("%s: StopTransaction for unknown transaction %s", self.id, transaction_id)
             return call_result.StopTransaction()
-        if authorization is None:
+        if outcome is None:
             return call_result.StopTransaction()
-        return call_result.StopTransaction(id_tag_info=_id_tag_info(authorization))
+        return call_result.StopTransaction(id_tag_info=_id_tag_info(outcome))
 
 
-def _id_tag_info(authorization: Authorization) -> dict[str, str]:
-    return {"status": AuthorizationStatus.accepted if authorization.accepted else AuthorizationStatus.invalid}
+def _id_tag_info(outcome: AuthorizationOutcome) -> dict[str, str]:
+    return {"status": AuthorizationStatus.accepted if outcome.accepted else AuthorizationStatus.invalid}
 
 
 def _charger_time(timestamp: str | None) -> datetime | None:

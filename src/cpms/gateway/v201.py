@@ -15,8 +15,7 @@ from ocpp.v21.enums import Action as V21Action
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationStatusEnumType
 
-from cpms.aggregates.authorization import Authorization
-from cpms.application import utc_now
+from cpms.application import AuthorizationOutcome, utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
 from cpms.gateway.meter_values import meter_samples
 from cpms.gateway.numbers import SEQ_NO_RANGE, protocol_integer
@@ -70,8 +69,8 @@ class CentralSystem201(CentralSystem, ChargePoint):
         token = _card_token(id_token)
         if token is None:
             return call_result.Authorize(id_token_info={"status": AuthorizationStatusEnumType.unknown})
-        authorization = await self._network.authorize(self.id, token)
-        return call_result.Authorize(id_token_info=_id_token_info(authorization))
+        outcome = await self._network.authorize(self.id, token)
+        return call_result.Authorize(id_token_info=_id_token_info(outcome))
 
     @on(Action.transaction_event)
     async def on_transaction_event(
@@ -88,7 +87,7 @@ class CentralSystem201(CentralSystem, ChargePoint):
         **_: Any,
     ) -> call_result.TransactionEvent:
         token = _card_token(id_token) if id_token else None
-        authorization = await self._network.transaction_event(
+        outcome = await self._network.transaction_event(
             self.id,
             event_type=event_type,
             seq_no=protocol_integer(seq_no, "seqNo", SEQ_NO_RANGE),
@@ -105,9 +104,9 @@ class CentralSystem201(CentralSystem, ChargePoint):
         )
         if id_token is None:
             return call_result.TransactionEvent()
-        if authorization is None:  # a token kind cards cannot match (e.g. NoAuthorization, eMAID)
+        if outcome is None:  # a token kind cards cannot match (e.g. NoAuthorization, eMAID)
             return call_result.TransactionEvent(id_token_info={"status": AuthorizationStatusEnumType.unknown})
-        return call_result.TransactionEvent(id_token_info=_id_token_info(authorization))
+        return call_result.TransactionEvent(id_token_info=_id_token_info(outcome))
 
     @on(Action.meter_values)
     async def on_meter_values(
@@ -131,13 +130,9 @@ def _card_token(id_token: dict[str, Any]) -> str | None:
     return id_token["id_token"] if id_token.get("type") in CARD_TOKENS else None
 
 
-def _id_token_info(authorization: Authorization) -> dict[str, str]:
+def _id_token_info(outcome: AuthorizationOutcome) -> dict[str, str]:
     # 2.0.1 has no "Invalid" for an unknown card: Unknown says it is not known here.
-    status = (
-        AuthorizationStatusEnumType.accepted
-        if authorization.accepted
-        else AuthorizationStatusEnumType.unknown
-    )
+    status = AuthorizationStatusEnumType.accepted if outcome.accepted else AuthorizationStatusEnumType.unknown
     return {"status": status}
 
 
