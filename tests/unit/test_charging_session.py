@@ -47,15 +47,15 @@ def test_meter_start_beyond_the_physical_bound_is_refused(value):
 
 def test_a_session_ends_once():
     session = _session()
-    session.end(meter_stop_wh=500, ended_at=T0, stop_reason="Local", id_tag=None)
-    session.end(meter_stop_wh=900, ended_at=T0, stop_reason="Local", id_tag=None)
+    session.end(meter_stop_wh=500, ended_at=T0, stop_reason="Local", token=None)
+    session.end(meter_stop_wh=900, ended_at=T0, stop_reason="Local", token=None)
     names = [type(e).__name__ for e in session.collect_events()]
     assert names == ["TransactionStarted", "TransactionEnded"]
 
 
 def test_no_meter_values_record_nothing():
     session = _session()
-    session.record_meter_values([])
+    session.record_readings([])
     assert [type(e).__name__ for e in session.collect_events()] == ["TransactionStarted"]
 
 

@@ -1,4 +1,8 @@
-"""OCPP 1.6 central-system handlers: payload in, one application call, CALLRESULT out."""
+"""OCPP 1.6 central-system handlers: payload in, one application call, CALLRESULT out.
+
+`connectorId` is the portal's charge point number as it is; transaction ids are ours, integers on
+the wire and strings in the portal; meter values are read by `meter_values.py`.
+"""
 
 from __future__ import annotations
 
@@ -95,8 +99,8 @@ class CentralSystem16(CentralSystem, ChargePoint):
         transaction_id, outcome = await self._network.start_transaction(
             self.id,
             connector_id=connector_id,
-            id_tag=id_tag,
-            meter_start=meter_start,
+            token=id_tag,
+            meter_start_wh=meter_start,
             started_at=started_at,
             request_key=content,
         )
@@ -114,7 +118,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
         samples = meter_samples(meter_value)
         transaction = None if transaction_id is None else transaction_number(transaction_id)
         try:
-            await self._network.record_meter_values(
+            await self._network.record_readings(
                 self.id, connector_id=connector_id, transaction_id=transaction, samples=samples
             )
         except NotFound:
@@ -137,10 +141,10 @@ class CentralSystem16(CentralSystem, ChargePoint):
             outcome = await self._network.stop_transaction(
                 self.id,
                 transaction_id=transaction_number(transaction_id),
-                meter_stop=meter_stop,
+                meter_stop_wh=meter_stop,
                 ended_at=ended_at,
                 stop_reason=reason or "Local",  # the 1.6 default when the charger gives none
-                id_tag=id_tag,
+                token=id_tag,
                 samples=samples,
             )
         except NotFound:
