@@ -12,7 +12,7 @@ from cpms.aggregates.authorization import authorize_card
 from cpms.aggregates.charge_point import ChargingPhase
 from cpms.aggregates.charging_session import ChargingSession, Stage, TransactionReport
 from cpms.aggregates.errors import InvalidValue
-from cpms.aggregates.meter import Sample
+from cpms.aggregates.meter import sample
 from cpms.gateway.transaction_events import transaction_report
 
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_meter_values_become_samples_in_base_units():
     report = transaction_report(
         **_event(meter_value=[{"timestamp": "2026-11-23T08:05:00Z", "sampled_value": [sampled]}])
     )
-    assert [(s.value, s.unit) for s in report.samples] == [(2000.0, "Wh")]
+    assert [(s["value"], s["unit"]) for s in report.samples] == [(2000.0, "Wh")]
 
 
 def test_a_seq_no_outside_its_range_is_refused():
@@ -92,7 +92,7 @@ def _report(
     seq_no: int, stage: Stage, minutes: int, wh: float | None = None, **fields: Any
 ) -> TransactionReport:
     at = T0 + timedelta(minutes=minutes)
-    samples = () if wh is None else (Sample(at, "Energy.Active.Import.Register", wh, "Wh"),)
+    samples = () if wh is None else (sample(at, "Energy.Active.Import.Register", wh, "Wh"),)
     return TransactionReport("tx-1", seq_no, stage, at, samples=samples, **fields)
 
 

@@ -27,8 +27,6 @@ SESSION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:charging-session")
 START_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:start-transaction")
 TRANSACTION_IDS = uuid5(NAMESPACE_URL, "cpms:transaction-ids")
 
-Readings = list[dict[str, Any]]  # samples as `MeterValuesRecorded` stores them
-
 
 def session_id(ocpp_id: str, transaction_id: str) -> UUID:
     """Transaction ids are unique per station (ours when we number them, else the station's)."""
@@ -132,7 +130,7 @@ class ChargingSession(Aggregate):
     ) -> ChargingSession:
         """The session of a station-numbered transaction, opened by whichever of its reports
         arrived first; what that report tells beyond the opening is recorded as a later one's is."""
-        readings = [sample.as_dict() for sample in report.samples]
+        readings = list(report.samples)
         reading = energy_register_wh(readings)
         session = cls.start(
             ocpp_id=ocpp_id,
@@ -185,7 +183,7 @@ class ChargingSession(Aggregate):
         nothing; a late `STARTED` one tells when the transaction really began."""
         if self.has_seen(report.seq_no):
             return
-        readings = [sample.as_dict() for sample in report.samples]
+        readings = list(report.samples)
         if report.stage is Stage.STARTED:
             reading = energy_register_wh(readings)
             self.report_start(
@@ -196,7 +194,7 @@ class ChargingSession(Aggregate):
         self._take(report, readings, authorization)
 
     def _take(
-        self, report: TransactionReport, readings: Readings, authorization: Authorization | None
+        self, report: TransactionReport, readings: list[Sample], authorization: Authorization | None
     ) -> None:
         """What any report adds: a token accepted late, readings, the phase, the end."""
         if authorization is not None and self.authorization.get("status") != ACCEPTED:
@@ -228,14 +226,14 @@ class ChargingSession(Aggregate):
 
     def record_readings(self, samples: Sequence[Sample]) -> None:
         """Record what the meter measured; no samples, nothing recorded."""
-        self._record([sample.as_dict() for sample in samples], None)
+        self._record(list(samples), None)
 
-    def _record(self, readings: Readings, seq_no: int | None) -> None:
+    def _record(self, readings: list[Sample], seq_no: int | None) -> None:
         if readings:
             self._readings_recorded(samples=readings, seq_no=seq_no)
 
     @event("MeterValuesRecorded")
-    def _readings_recorded(self, samples: Readings, seq_no: int | None = None) -> None:
+    def _readings_recorded(self, samples: list[Sample], seq_no: int | None = None) -> None:
         reading = energy_register_wh(samples)
         if reading is not None:
             self.last_register_wh = reading[1]

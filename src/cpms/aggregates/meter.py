@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from cpms.aggregates.errors import InvalidValue
 
@@ -21,41 +20,51 @@ ENERGY_REGISTER = "Energy.Active.Import.Register"
 MAX_READING = 10**12
 
 
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One value the meter measured, in a base unit. `phase` is the electrical phase (L1, L2-N...),
-    `location` where on the circuit (Outlet, Inlet, EV...), `context` why it was read (periodic,
-    at the transaction's start...), in the words stations use for them."""
+class Sample(TypedDict):
+    """One value the meter measured, in a base unit, as `MeterValuesRecorded` stores it (the shape
+    events have always had). `phase` is the electrical phase (L1, L2-N...), `location` where on
+    the circuit (Outlet, Inlet, EV...), `context` why it was read (periodic, at the transaction's
+    start...), in the words stations use for them."""
 
     timestamp: datetime
     measurand: str
     value: float
     unit: str | None
-    phase: str | None = None
-    context: str | None = None
-    location: str | None = None
+    phase: str | None
+    context: str | None
+    location: str | None
 
-    def __post_init__(self) -> None:
-        if not math.isfinite(self.value):
-            raise InvalidValue(f"{self.measurand} value {self.value!r} is not a finite number")
-        if self.measurand.startswith("Energy") and self.value < 0:
-            raise InvalidValue(f"{self.measurand} must not be negative, got {self.value:g}")
-        if abs(self.value) > MAX_READING:
-            raise InvalidValue(
-                f"{self.measurand} value {self.value:g} is beyond {MAX_READING:,} {self.unit or 'units'}"
-            )
 
-    def as_dict(self) -> dict[str, Any]:
-        """The sample as `MeterValuesRecorded` stores it (the shape events have always had)."""
-        return {
-            "timestamp": self.timestamp,
-            "measurand": self.measurand,
-            "value": self.value,
-            "unit": self.unit,
-            "phase": self.phase,
-            "context": self.context,
-            "location": self.location,
-        }
+def sample(
+    timestamp: datetime,
+    measurand: str,
+    value: float,
+    unit: str | None,
+    *,
+    phase: str | None = None,
+    context: str | None = None,
+    location: str | None = None,
+) -> Sample:
+    """A sample a meter can have given: finite, not a negative energy, within `MAX_READING`.
+
+    A plain dict rather than an object: every reading of every MeterValues passes here, and it is
+    stored as it is.
+    """
+    if not math.isfinite(value):
+        raise InvalidValue(f"{measurand} value {value!r} is not a finite number")
+    if measurand.startswith("Energy") and value < 0:
+        raise InvalidValue(f"{measurand} must not be negative, got {value:g}")
+    if abs(value) > MAX_READING:
+        raise InvalidValue(f"{measurand} value {value:g} is beyond {MAX_READING:,} {unit or 'units'}")
+    return {
+        "timestamp": timestamp,
+        "measurand": measurand,
+        "value": value,
+        "unit": unit,
+        "phase": phase,
+        "context": context,
+        "location": location,
+    }
 
 
 def meter_reading(value: Any, field: str) -> float:

@@ -2,7 +2,7 @@
 
 1.6 sends each value as text with a `unit` beside it; 2.0.1 sends a number with a
 `unitOfMeasure` {unit, multiplier}. Both become a `Sample` in a base unit (Wh, W, varh, var; others
-as given); whether the reading is one a meter can give is the domain's rule (`Sample`).
+as given); whether the reading is one a meter can give is the domain's rule (`sample`).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cpms.aggregates.errors import InvalidValue
-from cpms.aggregates.meter import ENERGY_REGISTER, Sample
+from cpms.aggregates.meter import ENERGY_REGISTER, Sample, sample
 from cpms.gateway.framing import charger_time
 
 # `unitOfMeasure.multiplier` is a power of ten; giga to nano covers every meter, and bounding it
@@ -46,11 +46,11 @@ def meter_samples(meter_values: Iterable[dict[str, Any]]) -> list[Sample]:
             base_unit, factor = _TO_BASE_UNIT.get(unit or "", (unit, 1.0))
             number = _number(sampled.get("value"), measurand)
             samples.append(
-                Sample(
-                    timestamp=at,
-                    measurand=measurand,
-                    value=number * factor * 10 ** _multiplier(unit_of_measure.get("multiplier", 0)),
-                    unit=base_unit,
+                sample(
+                    at,
+                    measurand,
+                    number * factor * 10 ** _multiplier(unit_of_measure.get("multiplier", 0)),
+                    base_unit,
                     phase=sampled.get("phase"),
                     context=sampled.get("context"),
                     location=sampled.get("location"),
