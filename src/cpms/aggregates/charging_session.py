@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -41,11 +40,12 @@ class Stage(StrEnum):
     ENDED = "ended"
 
 
-@dataclass(frozen=True)
-class TransactionReport:
+class TransactionReport(NamedTuple):
     """One message about a transaction the station numbers itself (OCPP 2.0.1 TransactionEvent),
     in the portal's terms. Such messages may arrive in any order and more than once: `seq_no`
-    tells them apart, and each says only what it knows."""
+    tells them apart, and each says only what it knows.
+
+    A named tuple, immutable and made for every such message at half a frozen dataclass's cost."""
 
     transaction_id: str
     seq_no: int
