@@ -1,12 +1,14 @@
-"""Test peers: an API client with an organization's key and OCPP 1.6 chargers over real websockets."""
+"""Test peers: an API client with an organization's key and OCPP chargers over real websockets
+(1.6 here, 2.0.1 in `support201.py`, both connected by `peer_connected`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, TypeVar
 
 import httpx
 import websockets
@@ -14,6 +16,15 @@ from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import ChargePointErrorCode
 
 from cpms.node import Node
+
+
+class _Peer(Protocol):
+    def __init__(self, ocpp_id: str, connection: Any) -> None: ...
+
+    async def start(self) -> None: ...
+
+
+Peer = TypeVar("Peer", bound=_Peer)
 
 ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
 
@@ -102,13 +113,24 @@ class Charger(ChargePoint):
         )
 
 
+def connected(
+    node: Node, ocpp_id: str, *, url: str | None = None, **connect: Any
+) -> AbstractAsyncContextManager[Charger]:
+    """An OCPP 1.6 charger connected to the node's gateway, its receive loop running; `url` (with
+    an `ssl` context among the websockets `connect` options) reaches it over wss instead of ws."""
+    return peer_connected(node, ocpp_id, Charger, "ocpp1.6", url=url, **connect)
+
+
 @contextlib.asynccontextmanager
-async def connected(node: Node, ocpp_id: str, *, url: str | None = None, **connect: Any) -> Any:
-    """A charger connected to the node's gateway, its receive loop running; `url` (with an `ssl`
-    context among the websockets `connect` options) reaches it over wss instead of plain ws."""
+async def peer_connected(
+    node: Node, ocpp_id: str, peer: type[Peer], subprotocol: str, *, url: str | None = None, **connect: Any
+) -> AsyncIterator[Peer]:
+    """A peer of the `ocpp` package (a ChargePoint of any version) connected with `subprotocol`,
+    its receive loop running while the test drives it; stopped on the way out."""
     url = url or f"ws://127.0.0.1:{node.ocpp_port}/ocpp/{ocpp_id}"
-    async with websockets.connect(url, subprotocols=["ocpp1.6"], **connect) as ws:  # type: ignore[list-item]
-        charger = Charger(ocpp_id, ws)
+    async with websockets.connect(url, subprotocols=[subprotocol], **connect) as ws:  # type: ignore[list-item]
+        assert ws.subprotocol == subprotocol
+        charger = peer(ocpp_id, ws)
         task = asyncio.create_task(charger.start())
         try:
             yield charger

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import websockets
 from ocpp.v201 import ChargePoint, call
 
 from cpms.node import Node
+from tests.support import peer_connected
 
 
 class Station201(ChargePoint):
@@ -96,16 +95,6 @@ class Station201(ChargePoint):
         )
 
 
-@contextlib.asynccontextmanager
-async def connected201(node: Node, ocpp_id: str) -> Any:
-    url = f"ws://127.0.0.1:{node.ocpp_port}/ocpp/{ocpp_id}"
-    async with websockets.connect(url, subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
-        assert ws.subprotocol == "ocpp2.0.1"
-        station = Station201(ocpp_id, ws)
-        task = asyncio.create_task(station.start())
-        try:
-            yield station
-        finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, websockets.ConnectionClosed):
-                await task
+def connected201(node: Node, ocpp_id: str) -> AbstractAsyncContextManager[Station201]:
+    """An OCPP 2.0.1 station connected to the node's gateway, its receive loop running."""
+    return peer_connected(node, ocpp_id, Station201, "ocpp2.0.1")

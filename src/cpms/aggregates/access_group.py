@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate, event
 from cpms.aggregates.errors import InvalidValue, NotFound
 
 MAX_NAME_LENGTH = 100
-# OCPP 2.0.1 IdToken is at most 36 characters (1.6 idTag at most 20): room for both.
+# An OCPP 2.0.1 IdToken is at most 36 characters (a 1.6 one at most 20): room for both.
 MAX_UID_LENGTH = 36
 MAX_LABEL_LENGTH = 100
 
@@ -76,7 +76,7 @@ class AccessGroup(Aggregate):
         del self.cards[normalized_uid]
 
     def find_card(self, uid: str) -> dict[str, str] | None:
-        """The card {"uid", "label"} a charger's idTag names, whatever its case; None if absent."""
+        """The card {"uid", "label"} a presented token names, whatever its case; None if absent."""
         try:
             card = self.cards.get(normalize_uid(uid))
         except InvalidValue:

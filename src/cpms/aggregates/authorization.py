@@ -1,4 +1,4 @@
-"""Who may charge where: the outcome of authorizing an idTag / idToken at a station.
+"""Who may charge where: the outcome of authorizing a token (an RFID card's uid, say) at a station.
 
 The rules run in order (PRODUCT.md section 2): a card in an access group authorized for the
 station; then roaming partners (a later step plugs in here); else the token is invalid.
@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 ACCEPTED = "Accepted"
 INVALID = "Invalid"
-PENDING = "Pending"  # 2.0.1: a transaction began before any token was presented
+PENDING = "Pending"  # a transaction began before any token was presented
 
 
 class CardHolder(Protocol):
@@ -29,7 +29,7 @@ class CardHolder(Protocol):
 
 @dataclass(frozen=True)
 class Authorization:
-    id_tag: str
+    token: str  # as the station presented it
     status: str
     method: str | None = None  # rfid, roaming or scan2pay when accepted
     card_uid: str | None = None
@@ -51,13 +51,13 @@ class Authorization:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def authorize_card(id_tag: str, groups: Iterable[CardHolder]) -> Authorization:
+def authorize_card(token: str, groups: Iterable[CardHolder]) -> Authorization:
     """Step 1: the card is in one of the access groups authorized at the station."""
     for group in groups:
-        card = group.find_card(id_tag)
+        card = group.find_card(token)
         if card is not None:
             return Authorization(
-                id_tag=id_tag,
+                token=token,
                 status=ACCEPTED,
                 method="rfid",
                 card_uid=card["uid"],
@@ -65,7 +65,11 @@ def authorize_card(id_tag: str, groups: Iterable[CardHolder]) -> Authorization:
                 access_group_id=str(group.id),
                 access_group_name=group.name,
             )
-    return Authorization(id_tag=id_tag, status=INVALID)
+    return Authorization(token=token, status=INVALID)
+
+
+# A transaction that began before any token was presented (2.0.1: plugged in, then badged).
+NOT_YET_AUTHORIZED = Authorization(token="", status=PENDING)
 
 
 def is_listed(authorization: dict[str, Any]) -> bool:

@@ -55,14 +55,25 @@ OCPP201_STATUSES = {
     "Faulted": ChargePointStatus.FAILED,
 }
 
-# The phase of the transaction on a charge point, as 2.0.1 TransactionEvents tell it.
-STOPPING_TRIGGERS = frozenset({"StopAuthorized", "RemoteStop", "Deauthorized"})
-PHASE_STOPPING = "Stopping"  # stop requested (see STOPPING_TRIGGERS), still occupied
+
+class ChargingPhase(StrEnum):
+    """Whether energy flows in a transaction, as the station reports it (2.0.1 tells it with each
+    TransactionEvent; the gateway translates). The values are those stored in events."""
+
+    EV_CONNECTED = "EVConnected"  # plugged in, no energy yet
+    CHARGING = "Charging"
+    SUSPENDED_EV = "SuspendedEV"  # the vehicle takes no energy
+    SUSPENDED_EVSE = "SuspendedEVSE"  # the charge point gives none
+    IDLE = "Idle"  # nothing plugged in, or nothing happening
+
+
+# The phase of the transaction on a charge point: a charging phase, or one of these two.
+PHASE_STOPPING = "Stopping"  # a stop was requested, still occupied
 PHASE_ENDED = "Ended"  # transaction ended, cable maybe still in
 _OCCUPIED_BY_PHASE = {
-    "Charging": ChargePointStatus.CHARGING,
-    "SuspendedEV": ChargePointStatus.SUSPENDED_EV,
-    "SuspendedEVSE": ChargePointStatus.SUSPENDED_EVSE,
+    ChargingPhase.CHARGING: ChargePointStatus.CHARGING,
+    ChargingPhase.SUSPENDED_EV: ChargePointStatus.SUSPENDED_EV,
+    ChargingPhase.SUSPENDED_EVSE: ChargePointStatus.SUSPENDED_EVSE,
     PHASE_STOPPING: ChargePointStatus.FINISHING,
     PHASE_ENDED: ChargePointStatus.FINISHING,
 }
@@ -109,15 +120,13 @@ def charge_point_status(
     return from_ocpp16(last_ocpp_status)
 
 
-def transaction_phase(
-    charging_state: str | None, trigger_reason: str | None, current: str | None
-) -> str | None:
-    """The phase after a 2.0.1 TransactionEvent: a requested stop sticks until the end."""
+def transaction_phase(charging_phase: str | None, stop_requested: bool, current: str | None) -> str | None:
+    """The phase after a reported change: a requested stop sticks until the end."""
     if current in (PHASE_STOPPING, PHASE_ENDED):
         return current
-    if trigger_reason in STOPPING_TRIGGERS:
+    if stop_requested:
         return PHASE_STOPPING
-    return charging_state or current
+    return charging_phase or current
 
 
 def site_state(connected_stations: Sequence[Sequence[ChargePointStatus]]) -> SiteState:

@@ -1,54 +1,70 @@
-"""Charging sessions: one OCPP transaction each, from start to end, with its meter readings."""
+"""Charging sessions: one transaction each, from start to end, with its meter readings."""
 
 from __future__ import annotations
 
-import math
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from cpms.aggregates.charge_point import STOPPING_TRIGGERS
+from cpms.aggregates.authorization import ACCEPTED, NOT_YET_AUTHORIZED, Authorization
+from cpms.aggregates.charge_point import ChargingPhase
 from cpms.aggregates.errors import InvalidValue
+from cpms.aggregates.meter import Sample, energy_register_wh, meter_reading
+from cpms.aggregates.upcasting import (
+    authorization_token_named,
+    phase_change_in_portal_words,
+    session_opened_in_portal_words,
+    token_named,
+    versioned,
+)
 
 SESSION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:charging-session")
 START_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:start-transaction")
 TRANSACTION_IDS = uuid5(NAMESPACE_URL, "cpms:transaction-ids")
 
-ENERGY_REGISTER = "Energy.Active.Import.Register"
-# A physical bound on any reading, in base units (Wh, W, varh, var, A, V...): 10^12 Wh is 1 TWh,
-# ten times what a 350 kW charger delivers running flat out for 30 years. Past it a number is a
-# fault or a lie, and the views need not hold it.
-MAX_READING = 10**12
-# OCPP 2.0.1 `unitOfMeasure.multiplier` is a power of ten; giga to nano covers every meter, and
-# bounding it keeps `10 ** multiplier` from being a computation a charger can make us run.
-MULTIPLIER_RANGE = (-9, 9)
-# OCPP integers are 32-bit (1.6 and 2.0.1, "Data types"): 1.6 transaction and reservation ids
-# anywhere in that range; a 2.0.1 seqNo counts up from 0.
-INT32_RANGE = (-(2**31), 2**31 - 1)
-SEQ_NO_RANGE = (0, 2**31 - 1)
-_TO_BASE_UNIT = {
-    "Wh": ("Wh", 1.0),
-    "kWh": ("Wh", 1000.0),
-    "W": ("W", 1.0),
-    "kW": ("W", 1000.0),
-    "varh": ("varh", 1.0),
-    "kvarh": ("varh", 1000.0),
-    "var": ("var", 1.0),
-    "kvar": ("var", 1000.0),
-}
-
 
 def session_id(ocpp_id: str, transaction_id: str) -> UUID:
-    """Transaction ids are unique per station (1.6: ours; 2.0.1: the station's)."""
+    """Transaction ids are unique per station (ours when we number them, else the station's)."""
     return uuid5(SESSION_NAMESPACE, f"{ocpp_id}|{transaction_id}")
 
 
+class Stage(StrEnum):
+    """Where in its transaction a station's numbered message stands."""
+
+    STARTED = "started"
+    ONGOING = "ongoing"
+    ENDED = "ended"
+
+
+class TransactionReport(NamedTuple):
+    """One message about a transaction the station numbers itself (OCPP 2.0.1 TransactionEvent),
+    in the portal's terms. Such messages may arrive in any order and more than once: `seq_no`
+    tells them apart, and each says only what it knows.
+
+    A named tuple, immutable and made for every such message at half a frozen dataclass's cost."""
+
+    transaction_id: str
+    seq_no: int
+    stage: Stage
+    occurred_at: datetime
+    connector_id: int | None = None  # the charge point, when the message names it
+    ocpp_connector_id: int | None = None  # 2.0.1's connector within it: checked, not kept
+    token: str | None = None  # a card's uid presented with this message
+    charging_phase: ChargingPhase | None = None
+    stop_requested: bool = False
+    stop_reason: str | None = None  # when it ended
+    samples: tuple[Sample, ...] = ()
+
+
 class ChargingSession(Aggregate):
-    """One transaction. On 1.6 its messages come in order; on 2.0.1 TransactionEvents may not:
-    whichever arrives first opens the session, and each later one adds what it tells. Every
-    event of a 2.0.1 message carries its `seq_no`, so a retried message changes nothing."""
+    """One transaction. When we number it (OCPP 1.6) its messages come in order: `start`,
+    `record_readings`, `end`. When the station numbers it (2.0.1), its reports may not:
+    whichever arrives first opens the session (`open`), and each later one adds what it tells
+    (`follow`). Every event of a report carries its `seq_no`, so a retried report changes nothing."""
 
     if TYPE_CHECKING:  # classes that eventsourcing's @event creates at runtime; projections match on them
         TransactionStarted: type[Any]
@@ -77,7 +93,7 @@ class ChargingSession(Aggregate):
         authorization: dict[str, Any],
         ocpp_version: str = "ocpp1.6",
         seq_no: int | None = None,
-        charging_state: str | None = None,
+        charging_phase: ChargingPhase | None = None,
     ) -> ChargingSession:
         if connector_id < 0 or (connector_id == 0 and seq_no is None):
             raise InvalidValue("a transaction runs on a connector numbered from 1")
@@ -88,7 +104,8 @@ class ChargingSession(Aggregate):
             site_id=site_id,
             connector_id=connector_id,
             evse_id=evse_id,
-            # 2.0.1 may begin with no reading: the first register reading then stands for it.
+            # A station-numbered transaction may begin with no reading: its first register
+            # reading then stands for it.
             meter_start_wh=None
             if meter_start_wh is None and seq_no is not None
             else meter_reading(meter_start_wh, "meterStart"),
@@ -96,8 +113,41 @@ class ChargingSession(Aggregate):
             authorization=authorization,
             ocpp_version=ocpp_version,
             seq_no=seq_no,
-            charging_state=charging_state,
+            charging_phase=charging_phase,
         )
+
+    @classmethod
+    def open(
+        cls,
+        report: TransactionReport,
+        *,
+        ocpp_id: str,
+        organization_id: str,
+        site_id: str,
+        evse_id: str | None,
+        authorization: Authorization | None,
+        ocpp_version: str,
+    ) -> ChargingSession:
+        """The session of a station-numbered transaction, opened by whichever of its reports
+        arrived first; what that report tells beyond the opening is recorded as a later one's is."""
+        readings = list(report.samples)
+        reading = energy_register_wh(readings)
+        session = cls.start(
+            ocpp_id=ocpp_id,
+            transaction_id=report.transaction_id,
+            organization_id=organization_id,
+            site_id=site_id,
+            connector_id=report.connector_id or 0,
+            evse_id=evse_id,
+            meter_start_wh=reading[1] if reading and report.stage is Stage.STARTED else None,
+            started_at=report.occurred_at,
+            authorization=(authorization or NOT_YET_AUTHORIZED).as_dict(),
+            ocpp_version=ocpp_version,
+            seq_no=report.seq_no,
+            charging_phase=report.charging_phase,
+        )
+        session._take(report, readings, authorization)
+        return session
 
     @event("TransactionStarted")
     def __init__(
@@ -113,7 +163,7 @@ class ChargingSession(Aggregate):
         authorization: dict[str, Any],
         ocpp_version: str = "ocpp1.6",
         seq_no: int | None = None,
-        charging_state: str | None = None,
+        charging_phase: str | None = None,
     ) -> None:
         self.ocpp_id = ocpp_id
         self.transaction_id = transaction_id
@@ -122,11 +172,50 @@ class ChargingSession(Aggregate):
         self.meter_start_wh = meter_start_wh
         self.started_at = started_at
         self.authorization = authorization
-        self.charging_state = charging_state
+        self.charging_phase = charging_phase
         self.last_register_wh: float | None = None
         self.ended = False
         self.seq_nos: list[int] = []
         self._saw(seq_no)
+
+    def follow(self, report: TransactionReport, authorization: Authorization | None) -> None:
+        """A later report of a station-numbered transaction. One already seen (a retry) changes
+        nothing; a late `STARTED` one tells when the transaction really began."""
+        if self.has_seen(report.seq_no):
+            return
+        readings = list(report.samples)
+        if report.stage is Stage.STARTED:
+            reading = energy_register_wh(readings)
+            self.report_start(
+                started_at=report.occurred_at,
+                meter_start_wh=reading[1] if reading else None,
+                seq_no=report.seq_no,
+            )
+        self._take(report, readings, authorization)
+
+    def _take(
+        self, report: TransactionReport, readings: list[Sample], authorization: Authorization | None
+    ) -> None:
+        """What any report adds: a token accepted late, readings, the phase, the end."""
+        if authorization is not None and self.authorization.get("status") != ACCEPTED:
+            self.authorize(authorization.as_dict(), report.seq_no)
+        self._record(readings, report.seq_no)
+        self.change_phase(
+            charging_phase=report.charging_phase,
+            stop_requested=report.stop_requested,
+            occurred_at=report.occurred_at,
+            seq_no=report.seq_no,
+        )
+        if report.stage is Stage.ENDED:
+            reading = energy_register_wh(readings)
+            self.end(
+                # An end that carries no reading ends at the register as last read.
+                meter_stop_wh=reading[1] if reading else self.reached_wh,
+                ended_at=report.occurred_at,
+                stop_reason=report.stop_reason,
+                token=report.token,
+                seq_no=report.seq_no,
+            )
 
     def has_seen(self, seq_no: int) -> bool:
         return seq_no in self.seq_nos
@@ -135,13 +224,16 @@ class ChargingSession(Aggregate):
         if seq_no is not None and seq_no not in self.seq_nos:
             self.seq_nos.append(seq_no)
 
-    def record_meter_values(self, samples: list[dict[str, Any]], seq_no: int | None = None) -> None:
-        """Record sampled values (already parsed with `parse_samples`); none, nothing recorded."""
-        if samples:
-            self._meter_values_recorded(samples=samples, seq_no=seq_no)
+    def record_readings(self, samples: Sequence[Sample]) -> None:
+        """Record what the meter measured; no samples, nothing recorded."""
+        self._record(list(samples), None)
+
+    def _record(self, readings: list[Sample], seq_no: int | None) -> None:
+        if readings:
+            self._readings_recorded(samples=readings, seq_no=seq_no)
 
     @event("MeterValuesRecorded")
-    def _meter_values_recorded(self, samples: list[dict[str, Any]], seq_no: int | None = None) -> None:
+    def _readings_recorded(self, samples: list[Sample], seq_no: int | None = None) -> None:
         reading = energy_register_wh(samples)
         if reading is not None:
             self.last_register_wh = reading[1]
@@ -149,14 +241,14 @@ class ChargingSession(Aggregate):
 
     @property
     def reached_wh(self) -> float:
-        """The register as last read: the meter stop of a 2.0.1 Ended that carries no reading."""
+        """The register as last read."""
         for value in (self.last_register_wh, self.meter_start_wh):
             if value is not None:
                 return value
         return 0.0
 
     def authorize(self, authorization: dict[str, Any], seq_no: int | None = None) -> None:
-        """2.0.1: the token came after the transaction began (e.g. plugged in, then badged)."""
+        """The token came after the transaction began (e.g. plugged in, then badged)."""
         if authorization != self.authorization:
             self._authorized(authorization=authorization, seq_no=seq_no)
 
@@ -166,7 +258,7 @@ class ChargingSession(Aggregate):
         self._saw(seq_no)
 
     def report_start(self, *, started_at: datetime, meter_start_wh: Any, seq_no: int | None) -> None:
-        """2.0.1: the Started event arrived after later ones; it tells when it really began."""
+        """The report of the start arrived after later ones; it tells when it really began."""
         self._start_reported(
             started_at=started_at,
             meter_start_wh=None if meter_start_wh is None else meter_reading(meter_start_wh, "meterStart"),
@@ -180,24 +272,29 @@ class ChargingSession(Aggregate):
             self.meter_start_wh = meter_start_wh
         self._saw(seq_no)
 
-    def change_charging_state(
-        self, *, charging_state: str | None, trigger_reason: str, occurred_at: datetime, seq_no: int | None
+    def change_phase(
+        self,
+        *,
+        charging_phase: ChargingPhase | None,
+        stop_requested: bool,
+        occurred_at: datetime,
+        seq_no: int | None,
     ) -> None:
-        """2.0.1: energy started or stopped flowing, or a stop was requested."""
-        if charging_state == self.charging_state and trigger_reason not in STOPPING_TRIGGERS:
+        """Energy started or stopped flowing, or a stop was requested (each request is kept)."""
+        if charging_phase == self.charging_phase and not stop_requested:
             return
-        self._charging_state_changed(
-            charging_state=charging_state or self.charging_state,
-            trigger_reason=trigger_reason,
+        self._phase_changed(
+            charging_phase=charging_phase or self.charging_phase,
+            stop_requested=stop_requested,
             occurred_at=occurred_at,
             seq_no=seq_no,
         )
 
     @event("ChargingStateChanged")
-    def _charging_state_changed(
-        self, charging_state: str | None, trigger_reason: str, occurred_at: datetime, seq_no: int | None
+    def _phase_changed(
+        self, charging_phase: str | None, stop_requested: bool, occurred_at: datetime, seq_no: int | None
     ) -> None:
-        self.charging_state = charging_state
+        self.charging_phase = charging_phase
         self._saw(seq_no)
 
     def end(
@@ -206,7 +303,7 @@ class ChargingSession(Aggregate):
         meter_stop_wh: Any,
         ended_at: datetime,
         stop_reason: str | None,
-        id_tag: str | None,
+        token: str | None,
         seq_no: int | None = None,
     ) -> None:
         """End the transaction; a repeated stop (a retry) ends nothing twice."""
@@ -216,7 +313,7 @@ class ChargingSession(Aggregate):
             meter_stop_wh=meter_reading(meter_stop_wh, "meterStop"),
             ended_at=ended_at,
             stop_reason=stop_reason,
-            id_tag=id_tag,
+            token=token,
             seq_no=seq_no,
         )
 
@@ -226,7 +323,7 @@ class ChargingSession(Aggregate):
         meter_stop_wh: float,
         ended_at: datetime,
         stop_reason: str | None,
-        id_tag: str | None,
+        token: str | None,
         seq_no: int | None = None,
     ) -> None:
         self.ended = True
@@ -268,92 +365,8 @@ class TransactionIds(Aggregate):
         self.last += 1
 
 
-def meter_reading(value: Any, field: str) -> float:
-    """A register reading in Wh: a finite number from 0 to `MAX_READING`."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidValue(f"{field} must be a number of Wh")
-    if not (math.isfinite(value) and 0 <= value <= MAX_READING):
-        raise InvalidValue(f"{field} must be a number of Wh from 0 to {MAX_READING:,}")
-    return float(value)
-
-
-def protocol_integer(value: Any, field: str, bounds: tuple[int, int] = INT32_RANGE) -> int:
-    """An integer of the protocol within its range (by default OCPP's 32 bits)."""
-    low, high = bounds
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidValue(f"{field} must be an integer from {low} to {high}")
-    return value
-
-
-def transaction_number(value: Any) -> str:
-    """An OCPP 1.6 transactionId as cpms keys its sessions."""
-    return str(protocol_integer(value, "transactionId"))
-
-
-def parse_samples(meter_values: list[dict[str, Any]], parse_time: Any) -> list[dict[str, Any]]:
-    """OCPP MeterValue objects (snake_case keys) -> samples in base units (Wh, W, varh, var).
-
-    Values arrive as strings; a value that is not a number, or a negative energy register,
-    is refused as a whole message so nothing half-read is stored.
-    """
-    samples = []
-    for meter_value in meter_values:
-        at = parse_time(meter_value["timestamp"])
-        for sampled in meter_value.get("sampled_value", []):
-            measurand = sampled.get("measurand") or ENERGY_REGISTER
-            # 1.6: "unit", value a string; 2.0.1: "unit_of_measure" {unit, multiplier}, a number.
-            unit_of_measure = sampled.get("unit_of_measure") or {}
-            unit = sampled.get("unit") or unit_of_measure.get("unit")
-            unit = unit or ("Wh" if measurand.startswith("Energy") else None)
-            value = sampled.get("value")
-            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-                raise InvalidValue(f"{measurand} value {_shown(value)} is not a number")
-            try:
-                number = float(value)
-            except ValueError:
-                raise InvalidValue(f"{measurand} value {_shown(value)} is not a number") from None
-            if not math.isfinite(number):
-                raise InvalidValue(f"{measurand} value {_shown(value)} is not a finite number")
-            base_unit, factor = _TO_BASE_UNIT.get(unit or "", (unit, 1.0))
-            number *= factor * 10 ** _multiplier(unit_of_measure.get("multiplier", 0))
-            if measurand.startswith("Energy") and number < 0:
-                raise InvalidValue(f"{measurand} must not be negative, got {_shown(value)}")
-            if abs(number) > MAX_READING:
-                raise InvalidValue(
-                    f"{measurand} value {_shown(value)} is beyond {MAX_READING:,} {base_unit or 'units'}"
-                )
-            samples.append(
-                {
-                    "timestamp": at,
-                    "measurand": measurand,
-                    "value": number,
-                    "unit": base_unit,
-                    "phase": sampled.get("phase"),
-                    "context": sampled.get("context"),
-                    "location": sampled.get("location"),
-                }
-            )
-    return samples
-
-
-def _shown(value: Any) -> str:
-    """A charger's value as an error message quotes it: a frame may hold 64 KiB of it."""
-    shown = repr(value)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
-
-
-def _multiplier(value: Any) -> int:
-    low, high = MULTIPLIER_RANGE
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidValue(f"unitOfMeasure.multiplier must be an integer from {low} to {high}")
-    return value
-
-
-def energy_register_wh(samples: list[dict[str, Any]]) -> tuple[datetime, float] | None:
-    """The latest Energy.Active.Import.Register reading of the whole meter (not per phase)."""
-    readings = [
-        (s["timestamp"], s["value"])
-        for s in samples
-        if s["measurand"] == ENERGY_REGISTER and not s.get("phase") and s.get("location") in (None, "Outlet")
-    ]
-    return max(readings, key=lambda r: r[0]) if readings else None
+# Events stored before the attributes were named in the portal's words (see `upcasting.py`).
+versioned(ChargingSession.TransactionStarted, session_opened_in_portal_words)
+versioned(ChargingSession.TransactionAuthorized, authorization_token_named)
+versioned(ChargingSession.ChargingStateChanged, phase_change_in_portal_words)
+versioned(ChargingSession.TransactionEnded, token_named)

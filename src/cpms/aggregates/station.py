@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate, event
 
 from cpms.aggregates.credentials import hash_password
 from cpms.aggregates.errors import InvalidValue
+from cpms.aggregates.upcasting import authorization_token_named, versioned
 
 STATION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:station")
 OCPP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:*+|@\-]{1,48}$")
@@ -178,8 +179,8 @@ class Station(Aggregate):
     ) -> None:
         """Record a StatusNotification; connector 0 describes the whole station.
 
-        `connector_id` is the charge point's number (1.6 connectorId, 2.0.1 evseId); 2.0.1's
-        connector within the EVSE is kept as `ocpp_connector_id`.
+        `connector_id` is the charge point's number, whatever the protocol calls it (the gateway
+        translates); 2.0.1's connector within the EVSE is kept as `ocpp_connector_id`.
         """
         self.require_connector(connector_id, or_station=True, within_evse=ocpp_connector_id)
         self._status_notified(
@@ -293,6 +294,10 @@ class Station(Aggregate):
         if 1 <= connector_id <= len(self.evse_ids):
             return self.evse_ids[connector_id - 1]
         return None
+
+
+# Events stored before the token was named in the portal's words (see `upcasting.py`).
+versioned(Station.AuthorizationRequested, authorization_token_named)
 
 
 def legacy_security_profile(password_hash: str | None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cpms.application.access import AccessCommands
 from cpms.application.base import Clock, Written, utc_now
-from cpms.application.charging import ChargingCommands
+from cpms.application.charging import AuthorizationOutcome, ChargingCommands
 from cpms.application.organizations import OrganizationCommands
 from cpms.application.sites import SiteCommands
 from cpms.application.stations import StationAccess, StationCommands
@@ -24,4 +24,4 @@ class ChargingNetwork(OrganizationCommands, SiteCommands, StationCommands, Acces
         self._api_keys = {}
 
 
-__all__ = ["ChargingNetwork", "Clock", "StationAccess", "Written", "utc_now"]
+__all__ = ["AuthorizationOutcome", "ChargingNetwork", "Clock", "StationAccess", "Written", "utc_now"]

@@ -1,4 +1,8 @@
-"""OCPP 1.6 central-system handlers: payload in, one application call, CALLRESULT out."""
+"""OCPP 1.6 central-system handlers: payload in, one application call, CALLRESULT out.
+
+`connectorId` is the portal's charge point number as it is; transaction ids are ours, integers on
+the wire and strings in the portal; meter values are read by `meter_values.py`.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,11 @@ from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
 
-from cpms.aggregates.authorization import Authorization
-from cpms.aggregates.charging_session import parse_samples
 from cpms.aggregates.errors import NotFound
-from cpms.application import utc_now
+from cpms.application import AuthorizationOutcome, utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
+from cpms.gateway.meter_values import meter_samples
+from cpms.gateway.numbers import protocol_integer, transaction_number
 from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
@@ -76,8 +80,8 @@ class CentralSystem16(CentralSystem, ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_tag: str) -> call_result.Authorize:
-        authorization = await self._network.authorize(self.id, id_tag)
-        return call_result.Authorize(id_tag_info=_id_tag_info(authorization))
+        outcome = await self._network.authorize(self.id, id_tag)
+        return call_result.Authorize(id_tag_info=_id_tag_info(outcome))
 
     @on(Action.start_transaction)
     async def on_start_transaction(
@@ -89,18 +93,19 @@ class CentralSystem16(CentralSystem, ChargePoint):
         reservation_id: int | None = None,
     ) -> call_result.StartTransaction:
         started_at = charger_time(timestamp)
+        if reservation_id is not None:  # not used yet, but never stored beyond its range
+            protocol_integer(reservation_id, "reservationId")
         content = orjson.dumps([connector_id, id_tag, meter_start, timestamp, reservation_id]).decode()
-        transaction_id, authorization = await self._network.start_transaction(
+        transaction_id, outcome = await self._network.start_transaction(
             self.id,
             connector_id=connector_id,
-            id_tag=id_tag,
-            meter_start=meter_start,
+            token=id_tag,
+            meter_start_wh=meter_start,
             started_at=started_at,
             request_key=content,
-            reservation_id=reservation_id,
         )
         return call_result.StartTransaction(
-            transaction_id=int(transaction_id), id_tag_info=_id_tag_info(authorization)
+            transaction_id=int(transaction_id), id_tag_info=_id_tag_info(outcome)
         )
 
     @on(Action.meter_values)
@@ -110,10 +115,11 @@ class CentralSystem16(CentralSystem, ChargePoint):
         meter_value: list[dict[str, Any]],
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
-        samples = parse_samples(meter_value, charger_time)
+        samples = meter_samples(meter_value)
+        transaction = None if transaction_id is None else transaction_number(transaction_id)
         try:
-            await self._network.record_meter_values(
-                self.id, connector_id=connector_id, transaction_id=transaction_id, samples=samples
+            await self._network.record_readings(
+                self.id, connector_id=connector_id, transaction_id=transaction, samples=samples
             )
         except NotFound:
             log.warning("%s: MeterValues for unknown transaction %s", self.id, transaction_id)
@@ -130,28 +136,28 @@ class CentralSystem16(CentralSystem, ChargePoint):
         transaction_data: list[dict[str, Any]] | None = None,
     ) -> call_result.StopTransaction:
         ended_at = charger_time(timestamp)
-        samples = parse_samples(transaction_data or [], charger_time)
+        samples = meter_samples(transaction_data or [])
         try:
-            authorization = await self._network.stop_transaction(
+            outcome = await self._network.stop_transaction(
                 self.id,
-                transaction_id=transaction_id,
-                meter_stop=meter_stop,
+                transaction_id=transaction_number(transaction_id),
+                meter_stop_wh=meter_stop,
                 ended_at=ended_at,
                 stop_reason=reason or "Local",  # the 1.6 default when the charger gives none
-                id_tag=id_tag,
+                token=id_tag,
                 samples=samples,
             )
         except NotFound:
             # Per OCPP a StopTransaction is always accepted; there is nothing of ours to end.
             log.warning("%s: StopTransaction for unknown transaction %s", self.id, transaction_id)
             return call_result.StopTransaction()
-        if authorization is None:
+        if outcome is None:
             return call_result.StopTransaction()
-        return call_result.StopTransaction(id_tag_info=_id_tag_info(authorization))
+        return call_result.StopTransaction(id_tag_info=_id_tag_info(outcome))
 
 
-def _id_tag_info(authorization: Authorization) -> dict[str, str]:
-    return {"status": AuthorizationStatus.accepted if authorization.accepted else AuthorizationStatus.invalid}
+def _id_tag_info(outcome: AuthorizationOutcome) -> dict[str, str]:
+    return {"status": AuthorizationStatus.accepted if outcome.accepted else AuthorizationStatus.invalid}
 
 
 def _charger_time(timestamp: str | None) -> datetime | None:

@@ -1,7 +1,9 @@
-"""OCPP 2.0.1 central-system handlers: payload in, application calls, CALLRESULT out.
+"""OCPP 2.0.1 central-system handlers: payload in, one application call, CALLRESULT out.
 
 2.0.1 speaks of EVSEs holding connectors; the portal's charge point is the EVSE, so `evseId` is
-the charge point number and the connector id is kept beside it.
+the charge point number (the application's `connector_id`) and the connector within the EVSE is
+kept beside it. TransactionEvents are read by `transaction_events.py`, meter values by
+`meter_values.py`.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from ocpp.v21.enums import Action as V21Action
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationStatusEnumType
 
-from cpms.aggregates.authorization import Authorization
-from cpms.aggregates.charging_session import parse_samples
-from cpms.application import utc_now
+from cpms.application import AuthorizationOutcome, utc_now
 from cpms.gateway.framing import CentralSystem, charger_time
+from cpms.gateway.meter_values import meter_samples
+from cpms.gateway.tokens import card_token
+from cpms.gateway.transaction_events import transaction_report
 from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
@@ -66,11 +69,11 @@ class CentralSystem201(CentralSystem, ChargePoint):
 
     @on(Action.authorize)
     async def on_authorize(self, id_token: dict[str, Any], **_: Any) -> call_result.Authorize:
-        token = _card_token(id_token)
+        token = card_token(id_token)
         if token is None:
             return call_result.Authorize(id_token_info={"status": AuthorizationStatusEnumType.unknown})
-        authorization = await self._network.authorize(self.id, token)
-        return call_result.Authorize(id_token_info=_id_token_info(authorization))
+        outcome = await self._network.authorize(self.id, token)
+        return call_result.Authorize(id_token_info=_id_token_info(outcome))
 
     @on(Action.transaction_event)
     async def on_transaction_event(
@@ -86,57 +89,42 @@ class CentralSystem201(CentralSystem, ChargePoint):
         offline: bool = False,
         **_: Any,
     ) -> call_result.TransactionEvent:
-        token = _card_token(id_token) if id_token else None
-        authorization = await self._network.transaction_event(
-            self.id,
+        report = transaction_report(
             event_type=event_type,
-            seq_no=seq_no,
-            transaction_id=transaction_info["transaction_id"],
-            occurred_at=charger_time(timestamp),
+            timestamp=timestamp,
             trigger_reason=trigger_reason,
-            charging_state=transaction_info.get("charging_state"),
-            stopped_reason=transaction_info.get("stopped_reason"),
-            id_token=token,
-            evse=evse["id"] if evse else None,
-            evse_connector=evse.get("connector_id") if evse else None,
-            samples=parse_samples(meter_value or [], charger_time),
-            ocpp_version=self._connection.subprotocol or "ocpp2.0.1",
+            seq_no=seq_no,
+            transaction_info=transaction_info,
+            id_token=id_token,
+            evse=evse,
+            meter_value=meter_value,
+        )
+        outcome = await self._network.report_transaction(
+            self.id, report, ocpp_version=self._connection.subprotocol or "ocpp2.0.1"
         )
         if id_token is None:
             return call_result.TransactionEvent()
-        if authorization is None:  # a token kind cards cannot match (e.g. NoAuthorization, eMAID)
+        if outcome is None:  # a token kind cards cannot match (e.g. NoAuthorization, eMAID)
             return call_result.TransactionEvent(id_token_info={"status": AuthorizationStatusEnumType.unknown})
-        return call_result.TransactionEvent(id_token_info=_id_token_info(authorization))
+        return call_result.TransactionEvent(id_token_info=_id_token_info(outcome))
 
     @on(Action.meter_values)
     async def on_meter_values(
         self, evse_id: int, meter_value: list[dict[str, Any]], **_: Any
     ) -> call_result.MeterValues:
         # Readings outside a transaction are not kept yet; what is malformed is still refused.
-        await self._network.record_meter_values(
+        await self._network.record_readings(
             self.id,
             connector_id=evse_id,
             transaction_id=None,
-            samples=parse_samples(meter_value, charger_time),
+            samples=meter_samples(meter_value),
         )
         return call_result.MeterValues()
 
 
-# Token kinds an RFID card or key code can be; the others are for roaming or the central system.
-CARD_TOKENS = frozenset({"ISO14443", "ISO15693", "KeyCode", "Local"})
-
-
-def _card_token(id_token: dict[str, Any]) -> str | None:
-    return id_token["id_token"] if id_token.get("type") in CARD_TOKENS else None
-
-
-def _id_token_info(authorization: Authorization) -> dict[str, str]:
+def _id_token_info(outcome: AuthorizationOutcome) -> dict[str, str]:
     # 2.0.1 has no "Invalid" for an unknown card: Unknown says it is not known here.
-    status = (
-        AuthorizationStatusEnumType.accepted
-        if authorization.accepted
-        else AuthorizationStatusEnumType.unknown
-    )
+    status = AuthorizationStatusEnumType.accepted if outcome.accepted else AuthorizationStatusEnumType.unknown
     return {"status": status}
 
 

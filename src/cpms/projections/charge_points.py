@@ -92,7 +92,7 @@ class ChargePointsProjection(Projection):
                     str(event.originator_id),
                     to_iso(event.occurred_at),
                     tx,
-                    lambda current: transaction_phase(event.charging_state, event.trigger_reason, current),
+                    lambda current: transaction_phase(event.charging_phase, event.stop_requested, current),
                 )
             case ChargingSession.TransactionEnded():
                 self._phase(str(event.originator_id), to_iso(event.ended_at), tx, lambda _: PHASE_ENDED)
@@ -136,7 +136,8 @@ class ChargePointsProjection(Projection):
         self._refresh(ocpp_id, None, at, tx)
 
     def _transaction_started(self, event: Any, tx: Tx) -> None:
-        """A newer transaction on a charge point takes over its phase (2.0.1 status derivation)."""
+        """A newer transaction on a charge point takes over its phase (how an Occupied charge
+        point reads, for stations that report phases)."""
         if not _charge_point_number(event.connector_id):
             return
         at = to_iso(event.started_at)
@@ -144,7 +145,7 @@ class ChargePointsProjection(Projection):
             "UPDATE charge_points_v1 SET transaction_phase = ?, phase_session = ?, phase_at = ?"
             " WHERE ocpp_id = ? AND connector_id = ? AND (phase_at IS NULL OR phase_at <= ?)"
             " RETURNING ocpp_id",
-            (event.charging_state, str(event.originator_id), at, event.ocpp_id, event.connector_id, at),
+            (event.charging_phase, str(event.originator_id), at, event.ocpp_id, event.connector_id, at),
         )
         if rows:
             self._refresh(event.ocpp_id, event.connector_id, at, tx)

@@ -11,7 +11,8 @@ from datetime import datetime
 from typing import Any
 
 from cpms.aggregates.authorization import is_listed
-from cpms.aggregates.charging_session import ChargingSession, energy_register_wh
+from cpms.aggregates.charging_session import ChargingSession
+from cpms.aggregates.meter import energy_register_wh
 from cpms.projections.base import Projection
 from cpms.projections.paging import keyset_page
 from cpms.projections.store import Tx
@@ -28,7 +29,7 @@ COLUMNS = (
 
 class SessionsProjection(Projection):
     name = "sessions"
-    version = 1
+    version = 2  # 2: the presented token's column is `token` (it was named after OCPP 1.6's word)
     handles = (
         ChargingSession.TransactionStarted,
         ChargingSession.TransactionAuthorized,
@@ -39,7 +40,7 @@ class SessionsProjection(Projection):
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(
-            """CREATE TABLE IF NOT EXISTS sessions_v1 (
+            """CREATE TABLE IF NOT EXISTS sessions_v2 (
                 id TEXT PRIMARY KEY,
                 organization_id TEXT NOT NULL,
                 site_id TEXT NOT NULL,
@@ -59,7 +60,7 @@ class SessionsProjection(Projection):
                 stop_reason TEXT,
                 auth_status TEXT NOT NULL,
                 auth_method TEXT,
-                id_tag TEXT,
+                token TEXT,
                 card_uid TEXT,
                 card_label TEXT,
                 access_group_id TEXT,
@@ -71,15 +72,15 @@ class SessionsProjection(Projection):
             )"""
         )
         tx.execute(
-            "CREATE INDEX IF NOT EXISTS sessions_v1_site"
-            " ON sessions_v1 (organization_id, site_id, listed, started_at, id)"
+            "CREATE INDEX IF NOT EXISTS sessions_v2_site"
+            " ON sessions_v2 (organization_id, site_id, listed, started_at, id)"
         )
 
     def apply(self, event: Any, tx: Tx) -> None:
         match event:
             case ChargingSession.TransactionStarted():
                 tx.execute(
-                    "INSERT INTO sessions_v1 (id, organization_id, site_id, ocpp_id, connector_id, evse_id,"
+                    "INSERT INTO sessions_v2 (id, organization_id, site_id, ocpp_id, connector_id, evse_id,"
                     " transaction_id, started_at, state, meter_start_wh, auth_status, listed)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Active', ?, '', 0) ON CONFLICT (id) DO NOTHING",
                     (
@@ -100,7 +101,7 @@ class SessionsProjection(Projection):
             case ChargingSession.TransactionStartReported():
                 at = to_iso(event.started_at)
                 tx.execute(
-                    "UPDATE sessions_v1 SET started_at = CASE WHEN started_at > ? THEN ? ELSE started_at END,"
+                    "UPDATE sessions_v2 SET started_at = CASE WHEN started_at > ? THEN ? ELSE started_at END,"
                     " meter_start_wh = COALESCE(?, meter_start_wh) WHERE id = ?",
                     (at, at, event.meter_start_wh, str(event.originator_id)),
                 )
@@ -111,18 +112,18 @@ class SessionsProjection(Projection):
                     # Readings can arrive late or out of order: keep the latest by meter time, and
                     # the earliest, which stands for the start when a 2.0.1 Started carried none.
                     tx.execute(
-                        "UPDATE sessions_v1 SET last_register_wh = ?, last_register_at = ?"
+                        "UPDATE sessions_v2 SET last_register_wh = ?, last_register_at = ?"
                         " WHERE id = ? AND (last_register_at IS NULL OR last_register_at <= ?)",
                         (wh, at, session, at),
                     )
                     tx.execute(
-                        "UPDATE sessions_v1 SET first_register_wh = ?, first_register_at = ?"
+                        "UPDATE sessions_v2 SET first_register_wh = ?, first_register_at = ?"
                         " WHERE id = ? AND (first_register_at IS NULL OR first_register_at > ?)",
                         (wh, at, session, at),
                     )
             case ChargingSession.TransactionEnded():
                 tx.execute(
-                    "UPDATE sessions_v1 SET state = 'Completed', ended_at = ?, meter_stop_wh = ?,"
+                    "UPDATE sessions_v2 SET state = 'Completed', ended_at = ?, meter_stop_wh = ?,"
                     " stop_reason = ? WHERE id = ?",
                     (
                         to_iso(event.ended_at),
@@ -136,13 +137,13 @@ class SessionsProjection(Projection):
     def _authorized(session: str, auth: dict[str, Any], tx: Tx) -> None:
         emsp = auth.get("emsp") or {}
         tx.execute(
-            "UPDATE sessions_v1 SET auth_status = ?, auth_method = ?, id_tag = ?, card_uid = ?,"
+            "UPDATE sessions_v2 SET auth_status = ?, auth_method = ?, token = ?, card_uid = ?,"
             " card_label = ?, access_group_id = ?, access_group_name = ?, emsp_country_code = ?,"
             " emsp_party_id = ?, payment_reference = ?, listed = ? WHERE id = ?",
             (
                 auth["status"],
                 auth.get("method"),
-                auth.get("id_tag"),
+                auth.get("token"),
                 auth.get("card_uid"),
                 auth.get("card_label"),
                 auth.get("access_group_id"),
@@ -172,7 +173,7 @@ def list_sessions(
     now: datetime,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Listed sessions of a site, newest first; `from` inclusive, `to` exclusive on started_at."""
-    sql = f"SELECT {COLUMNS} FROM sessions_v1 WHERE organization_id = ? AND site_id = ? AND listed = 1"
+    sql = f"SELECT {COLUMNS} FROM sessions_v2 WHERE organization_id = ? AND site_id = ? AND listed = 1"
     params: list[Any] = [organization_id, site_id]
     if started_from is not None:
         sql += " AND started_at >= ?"
@@ -211,7 +212,7 @@ def iter_sessions(
 
 def get_session(tx: Tx, organization_id: str, session_id: str, now: datetime) -> dict[str, Any] | None:
     rows = tx.execute(
-        f"SELECT {COLUMNS} FROM sessions_v1 WHERE organization_id = ? AND id = ? AND listed = 1",
+        f"SELECT {COLUMNS} FROM sessions_v2 WHERE organization_id = ? AND id = ? AND listed = 1",
         (organization_id, session_id),
     )
     return _session(rows[0], now) if rows else None
