@@ -7,7 +7,7 @@ from typing import Any
 from cpms.aggregates.access_group import AccessGroup
 from cpms.aggregates.errors import InvalidValue, NotFound
 from cpms.aggregates.station import Station, station_id
-from cpms.application.base import Commands, Written, parse_uuid
+from cpms.application.base import Commands, Written, owned, parse_uuid
 from cpms.infra.writer import UnitOfWork
 
 # Each granted group is loaded to check it: keep one request's work bounded.
@@ -65,16 +65,9 @@ class AccessCommands(Commands):
         return Written(ocpp_id, stored)
 
 
-def _group(uow: UnitOfWork, organization_id: str, group_id: Any) -> AccessGroup:
-    """The organization's group; any other id, well-formed or not, is not found."""
+def _group(uow: UnitOfWork, organization_id: str, group_id: str) -> AccessGroup:
     missing = f"access group {group_id!r} not found"
-    uuid = parse_uuid(group_id)
-    if uuid is None:
-        raise NotFound(missing)
-    group = uow.get(AccessGroup, uuid, missing)
-    if group.organization_id != organization_id:
-        raise NotFound(missing)
-    return group
+    return owned(uow, AccessGroup, parse_uuid(group_id), organization_id, missing)
 
 
 def _granted_group(uow: UnitOfWork, organization_id: str, group_id: str) -> str:
@@ -86,11 +79,7 @@ def _granted_group(uow: UnitOfWork, organization_id: str, group_id: str) -> str:
 
 
 def _station(uow: UnitOfWork, organization_id: str, ocpp_id: str) -> Station:
-    missing = f"station {ocpp_id!r} not found"
-    station = uow.get(Station, station_id(ocpp_id), missing)
-    if station.organization_id != organization_id:
-        raise NotFound(missing)
-    return station
+    return owned(uow, Station, station_id(ocpp_id), organization_id, f"station {ocpp_id!r} not found")
 
 
 def _group_ids(value: Any) -> list[str]:
