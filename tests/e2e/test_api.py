@@ -142,13 +142,15 @@ async def test_requests_without_a_valid_api_key_are_unauthorized(node, authoriza
             422,
             "invalid_value",
         ),
+        # Wrong types and missing fields are malformed input, refused at the door: 400 since issue
+        # 8 (422 before, when the domain checked types), as PRODUCT.md section 4 says.
         (
             b'{"name": 7, "address": {"street": "a", "postal_code": "1", "city": "c", "country": "FR"}}',
-            422,
-            "invalid_value",
+            400,
+            "bad_request",
         ),
-        (b'{"name": "x", "address": {"street": "a"}}', 422, "invalid_value"),
-        (b'{"name": "x", "address": "Paris"}', 422, "invalid_value"),
+        (b'{"name": "x", "address": {"street": "a"}}', 400, "bad_request"),
+        (b'{"name": "x", "address": "Paris"}', 400, "bad_request"),
     ],
 )
 async def test_bad_site_input_gets_a_clear_error_and_stores_nothing(api, body, status, code):
@@ -163,7 +165,7 @@ async def test_bad_site_input_gets_a_clear_error_and_stores_nothing(api, body, s
         ({"ocpp_id": "has/slash", "serial_number": "x"}, 422),
         ({"ocpp_id": "X" * 49, "serial_number": "x"}, 422),
         ({"ocpp_id": "CP-1", "serial_number": "x", "connectors": 0}, 422),
-        ({"ocpp_id": "CP-1", "serial_number": "x", "connectors": "2"}, 422),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "connectors": "2"}, 400),  # 422 before issue 8
         ({"ocpp_id": "CP-1", "serial_number": "x", "evse_ids": ["only-one"]}, 422),
         ({"ocpp_id": "CP-1", "serial_number": "x", "password": "short"}, 422),
         ({"ocpp_id": "CP-1", "serial_number": "x", "site_id": "not-a-uuid"}, 404),

@@ -6,15 +6,13 @@ import re
 
 import pytest
 
-from cpms.api import access_groups, operations, sessions, sites, stations
-from cpms.api.app import PREFIX
+from cpms.api.app import OPERATIONS
 from cpms.api.openapi import OPENAPI
 
 ROUTES = [
-    (method, PREFIX + re.sub(r"\{(\w+):\w+\}", r"{\1}", path))
-    for module in (operations, sites, stations, sessions, access_groups)
-    for method, path, _ in module.ROUTES
-    if path != "/openapi.json"
+    (operation.method, operation.path)
+    for operation in OPERATIONS
+    if operation.path not in ("/health", "/api/v1/openapi.json")
 ]
 
 

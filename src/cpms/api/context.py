@@ -31,8 +31,8 @@ def services(request: Request) -> ApiServices:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-async def organization(request: Request) -> str:
-    """The organization of the request's Bearer API key, or 401."""
+async def authenticate(request: Request) -> None:
+    """Learn the organization of the request's Bearer API key, or answer 401."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -40,7 +40,12 @@ async def organization(request: Request) -> str:
     organization_id = await services(request).network.authenticate(key.strip())
     if organization_id is None:
         raise _unauthorized("unknown API key")
-    return organization_id
+    request.state.organization = organization_id
+
+
+def organization(request: Request) -> str:
+    """The caller's organization, which the door authenticated before the endpoint ran."""
+    return request.state.organization  # type: ignore[no-any-return]
 
 
 async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -78,4 +83,4 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="cpms"'})
 
 
-__all__ = ["ApiServices", "Tx", "caught_up", "organization", "read", "services"]
+__all__ = ["ApiServices", "Tx", "authenticate", "caught_up", "organization", "read", "services"]

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cpms.api.models.common import NoQuery
+from cpms.api.models.operations import OpenApiDocument
+from cpms.api.responses import raw_json
+from cpms.api.routing import Operation
 from cpms.api.sessions_csv import HEADER as CSV_HEADER
 
 
@@ -477,3 +485,21 @@ OPENAPI: dict[str, Any] = {
         },
     },
 }
+
+
+async def openapi(request: Request, body: None, query: NoQuery) -> Response:
+    return raw_json(_ENCODED)
+
+
+_ENCODED = msgspec.json.encode(OPENAPI)
+ROUTES = (
+    Operation(
+        "GET",
+        "/api/v1/openapi.json",
+        openapi,
+        "This document",
+        query=NoQuery,
+        responses={200: OpenApiDocument},
+        public=True,
+    ),
+)

@@ -75,9 +75,9 @@ def owned(uow: UnitOfWork, kind: type[A], aggregate_id: UUID | None, organizatio
     return aggregate
 
 
-def parse_uuid(value: Any) -> UUID | None:
+def parse_uuid(value: str) -> UUID | None:
     """An id as clients send it: a UUID string, or None for anything else."""
     try:
-        return UUID(value) if isinstance(value, str) else None
+        return UUID(value)
     except ValueError:
         return None
