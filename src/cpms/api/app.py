@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from starlette.applications import Starlette
 
 from cpms.api import access_groups, openapi, operations, sessions, sites, stations
@@ -28,4 +29,5 @@ def create_app(api_services: ApiServices) -> Starlette:
         routes=[operation.route() for operation in OPERATIONS], exception_handlers=EXCEPTION_HANDLERS
     )
     app.state.services = api_services
+    app.state.openapi = msgspec.json.encode(openapi.document(OPERATIONS))
     return app
