@@ -8,7 +8,8 @@ busy machine slows all alike; the figure is the median over rounds of the mean t
 - a station configuration (`PUT /stations/{ocpp_id}/configuration`), decoded and validated;
 - a page of 50 sessions as the read model returns them (dicts), turned into the response body.
 
-Both candidates refuse unknown fields and wrong types (pydantic in strict mode, as cpms needs).
+Both candidates refuse unknown fields and wrong types (pydantic in strict mode, as cpms needs);
+the msgspec side runs cpms's own models (api/models/), the pydantic side their equivalents.
 
     .venv/bin/pip install -e '.[bench]'
     .venv/bin/python benchmarks/request_models.py [--rounds 200] [--per-round 500]
@@ -29,6 +30,10 @@ import orjson
 import pydantic
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from cpms.api.models.access import StationConfiguration
+from cpms.api.models.sessions import SessionPage
+from cpms.api.models.stations import NewStation
 
 # -- the payloads --------------------------------------------------------------------------------
 
@@ -85,83 +90,13 @@ def session(n: int) -> dict[str, Any]:
 
 PAGE = {"items": [session(n) for n in range(50)], "next_cursor": "WyIyMDI2LTExLTIzVDA4OjEwOjAwLjAwMFoiXQ"}
 
-# -- msgspec -------------------------------------------------------------------------------------
+# -- msgspec: the models cpms serves with ---------------------------------------------------------
 
-
-class MAddress(msgspec.Struct, forbid_unknown_fields=True):
-    street: str
-    postal_code: str
-    city: str
-    country: str
-
-
-class MNewSite(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    address: MAddress
-    provider: str | None = None
-
-
-class MNewStation(msgspec.Struct, forbid_unknown_fields=True):
-    ocpp_id: str
-    serial_number: str
-    site_id: str | None = None
-    site: MNewSite | None = None
-    plan: str | None = None
-    connectors: int = 2
-    evse_ids: list[str] | None = None
-    password: str | None = None
-    security_profile: int | None = None
-
-
-class MConfiguration(msgspec.Struct, forbid_unknown_fields=True):
-    access_group_ids: list[str]
-    roaming_enabled: bool
-    scan2pay_enabled: bool
-
-
-class MEmsp(msgspec.Struct):
-    country_code: str
-    party_id: str
-
-
-class MAuthorization(msgspec.Struct):
-    method: Literal["rfid", "roaming", "scan2pay"]
-    card_uid: str | None
-    card_label: str | None
-    access_group_id: str | None
-    access_group_name: str | None
-    emsp: MEmsp | None
-    payment_reference: str | None
-
-
-class MSession(msgspec.Struct):
-    id: str
-    ocpp_id: str
-    connector_id: int
-    evse_id: str | None
-    site_id: str
-    transaction_id: str
-    started_at: str
-    ended_at: str | None
-    state: Literal["Active", "Completed"]
-    meter_start_wh: float | None
-    meter_stop_wh: float | None
-    energy_wh: float
-    duration_s: int
-    stop_reason: str | None
-    authorization: MAuthorization
-
-
-class MSessionPage(msgspec.Struct):
-    items: list[MSession]
-    next_cursor: str | None
-
-
-M_STATION = msgspec.json.Decoder(MNewStation)
-M_CONFIGURATION = msgspec.json.Decoder(MConfiguration)
+M_STATION = msgspec.json.Decoder(NewStation)
+M_CONFIGURATION = msgspec.json.Decoder(StationConfiguration)
 M_ENCODER = msgspec.json.Encoder()
 
-# -- pydantic v2 ---------------------------------------------------------------------------------
+# -- pydantic v2: the same models, strict (cpms refuses "2" for an integer) ----------------------
 
 STRICT = ConfigDict(strict=True, extra="forbid")
 
@@ -243,8 +178,8 @@ P_PAGE = TypeAdapter(PSessionPage)
 
 # -- today: orjson, then the allowed and required field sets of api/requests.py ------------------
 
-COMMISSION_FIELDS = frozenset(MNewStation.__struct_fields__)
-CONFIGURATION_FIELDS = frozenset(MConfiguration.__struct_fields__)
+COMMISSION_FIELDS = frozenset(NewStation.__struct_fields__)
+CONFIGURATION_FIELDS = frozenset(StationConfiguration.__struct_fields__)
 
 
 def hand_checked(body: bytes, allowed: frozenset[str], required: frozenset[str]) -> dict[str, Any]:
@@ -274,7 +209,7 @@ CASES: dict[str, dict[str, Callable[[], object]]] = {
     f"a page of 50 sessions from dicts ({len(orjson.dumps(PAGE))} bytes)": {
         "today: orjson.dumps(dicts), unchecked": lambda: orjson.dumps(PAGE),
         "msgspec convert to SessionPage + encode": lambda: M_ENCODER.encode(
-            msgspec.convert(PAGE, MSessionPage)
+            msgspec.convert(PAGE, SessionPage)
         ),
         "pydantic validate_python + dump_json": lambda: P_PAGE.dump_json(P_PAGE.validate_python(PAGE)),
     },
@@ -293,7 +228,7 @@ def check_they_agree() -> None:
     assert msgspec.to_builtins(M_STATION.decode(COMMISSION)) == PNewStation.model_validate_json(
         COMMISSION
     ).model_dump(mode="json")
-    assert orjson.loads(M_ENCODER.encode(msgspec.convert(PAGE, MSessionPage))) == PAGE
+    assert orjson.loads(M_ENCODER.encode(msgspec.convert(PAGE, SessionPage))) == PAGE
     assert orjson.loads(P_PAGE.dump_json(P_PAGE.validate_python(PAGE))) == PAGE
     for bad in (b'{"ocpp_id": "CP-1", "serial_number": "x", "connectors": "2"}', b'{"ocpp_id": "CP-1"}'):
         for decode in (M_STATION.decode, PNewStation.model_validate_json):
