@@ -7,8 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import caught_up, organization, read, services
-from cpms.api.errors import not_found
+from cpms.api.context import caught_up, organization, read, read_one, services
 from cpms.api.models.access import AccessGroup, AccessGroupPage, NewAccessGroup, NewCard, StationConfiguration
 from cpms.api.models.common import NoQuery, PageQuery
 from cpms.api.requests import uuid_param
@@ -80,17 +79,13 @@ def _group_id(request: Request) -> str:
 
 
 async def _group(request: Request, org: str, group_id: str) -> dict[str, Any]:
-    group = await read(request, access_groups.get_group, org, group_id)
-    if group is None:
-        raise not_found(f"access group {group_id!r} not found")
-    return group
+    missing = f"access group {group_id!r} not found"
+    return await read_one(request, access_groups.get_group, org, group_id, missing=missing)
 
 
 async def _configuration(request: Request, org: str, ocpp_id: str) -> dict[str, Any]:
-    configuration = await read(request, station_configuration.get_configuration, org, ocpp_id)
-    if configuration is None:
-        raise not_found(f"station {ocpp_id!r} not found")
-    return configuration
+    missing = f"station {ocpp_id!r} not found"
+    return await read_one(request, station_configuration.get_configuration, org, ocpp_id, missing=missing)
 
 
 ROUTES = (

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from cpms.api.errors import ApiError
+from cpms.api.errors import ApiError, not_found
 from cpms.application import ChargingNetwork, Written
 from cpms.infra.health import VIEW_STORE, DependencyMonitor, Unavailable, is_unavailable
 from cpms.projections.base import Projection
@@ -67,6 +67,14 @@ async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: 
         raise Unavailable(VIEW_STORE, str(error)) from error
 
 
+async def read_one(request: Request, query: Callable[..., T | None], *args: Any, missing: str) -> T:
+    """A read model's answer about one thing of the caller's organization, or 404 `missing`."""
+    found = await read(request, query, *args)
+    if found is None:
+        raise not_found(missing)
+    return found
+
+
 async def caught_up(request: Request, written: Written, reads: tuple[type[Projection], ...]) -> None:
     """Read-your-writes: wait until the read models include the caller's write. One stopped at a
     failing event answers 503 only when the response `reads` it; otherwise it is not waited for."""
@@ -83,4 +91,4 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="cpms"'})
 
 
-__all__ = ["ApiServices", "Tx", "authenticate", "caught_up", "organization", "read", "services"]
+__all__ = ["ApiServices", "Tx", "authenticate", "caught_up", "organization", "read", "read_one", "services"]

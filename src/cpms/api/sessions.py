@@ -5,8 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from cpms.api.context import organization, read, services
-from cpms.api.errors import not_found
+from cpms.api.context import organization, read, read_one, services
 from cpms.api.models.common import NoQuery
 from cpms.api.models.sessions import Session, SessionFilters, SessionPage, SessionsQuery
 from cpms.api.requests import uuid_param
@@ -55,10 +54,11 @@ async def export_sessions(request: Request, body: None, query: SessionFilters) -
 
 async def get_session(request: Request, body: None, query: NoQuery) -> Response:
     session_id = uuid_param(request.path_params["session_id"], "session")
-    session = await read(request, sessions.get_session, organization(request), session_id, utc_now())
-    if session is None:
-        raise not_found(f"session {session_id!r} not found")
-    return reply(Session, session)
+    missing = f"session {session_id!r} not found"
+    org = organization(request)
+    return reply(
+        Session, await read_one(request, sessions.get_session, org, session_id, utc_now(), missing=missing)
+    )
 
 
 async def _site_id(request: Request) -> str:

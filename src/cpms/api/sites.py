@@ -8,8 +8,7 @@ from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import caught_up, organization, read, services
-from cpms.api.errors import not_found
+from cpms.api.context import caught_up, organization, read, read_one, services
 from cpms.api.models.common import NoQuery, PageQuery
 from cpms.api.models.sites import ChargePointPage, NewSite, Site, SitePage, SitePatch
 from cpms.api.requests import uuid_param
@@ -66,10 +65,7 @@ async def charge_point_sheet(request: Request, body: None, query: PageQuery) -> 
 
 
 async def existing_site(request: Request, org: str, site_id: str) -> dict[str, Any]:
-    site = await read(request, sites.get_site, org, site_id)
-    if site is None:
-        raise not_found(f"site {site_id!r} not found")
-    return site
+    return await read_one(request, sites.get_site, org, site_id, missing=f"site {site_id!r} not found")
 
 
 def _page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:

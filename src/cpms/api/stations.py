@@ -7,8 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import caught_up, organization, read, services
-from cpms.api.errors import not_found
+from cpms.api.context import caught_up, organization, read, read_one, services
 from cpms.api.models.common import NoQuery
 from cpms.api.models.stations import NewStation, Station, StationPage, StationsQuery
 from cpms.api.responses import reply
@@ -54,10 +53,9 @@ async def get_station(request: Request, body: None, query: NoQuery) -> Response:
 
 
 async def _station(request: Request, org: str, ocpp_id: str) -> dict[str, Any]:
-    station = await read(request, stations.get_station, org, ocpp_id)
-    if station is None:
-        raise not_found(f"station {ocpp_id!r} not found")
-    return station
+    return await read_one(
+        request, stations.get_station, org, ocpp_id, missing=f"station {ocpp_id!r} not found"
+    )
 
 
 ROUTES = (
