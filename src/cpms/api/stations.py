@@ -12,19 +12,17 @@ from cpms.api.models.common import NoQuery
 from cpms.api.models.stations import NewStation, Station, StationPage, StationsQuery
 from cpms.api.responses import reply
 from cpms.api.routing import Operation
-from cpms.application import NewSite
 from cpms.projections import stations
 
 
 async def commission_station(request: Request, body: NewStation, query: NoQuery) -> Response:
     org = organization(request)
-    site = body.site
     written = await services(request).network.commission_station(
         org,
         ocpp_id=body.ocpp_id,
         serial_number=body.serial_number,
         site_id=body.site_id,
-        site=None if site is None else NewSite(site.name, site.address.value(), site.provider),
+        site=None if body.site is None else body.site.value(),
         plan=body.plan,
         connectors=body.connectors,
         evse_ids=body.evse_ids,

@@ -9,6 +9,7 @@ from msgspec import UNSET, Struct, UnsetType, structs
 from cpms.aggregates import site
 from cpms.aggregates.charge_point import ChargePointStatus, SiteState
 from cpms.api.models.common import Instant, Uuid, documented
+from cpms.application import sites as application
 
 Text = Annotated[str, documented(minLength=1, maxLength=site.MAX_TEXT_LENGTH)]
 Provider = Annotated[str | None, documented(maxLength=site.MAX_TEXT_LENGTH)]
@@ -28,6 +29,9 @@ class NewSite(Struct, forbid_unknown_fields=True):
     name: Text
     address: Address
     provider: Provider = None
+
+    def value(self) -> application.NewSite:
+        return application.NewSite(self.name, self.address.value(), self.provider)
 
 
 class AddressChange(Struct, forbid_unknown_fields=True):
