@@ -11,8 +11,9 @@ MAX_LIMIT = 500
 
 
 def documented(description: str | None = None, **schema: Any) -> Meta:
-    """A rule the domain enforces (answering 422), written into the schema for clients only: a
-    constraint of msgspec's own would refuse the same value at the door with 400 instead."""
+    """A rule the domain enforces (422; 404 for an id naming nothing of the caller's), written
+    into the schema for clients only: a constraint of msgspec's own would refuse the same value at
+    the door with 400 instead."""
     return Meta(description=description, extra_json_schema=schema or None)
 
 
