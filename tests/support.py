@@ -16,6 +16,7 @@ from ocpp.v16 import ChargePoint, call
 from ocpp.v16.enums import ChargePointErrorCode
 
 from cpms.node import Node
+from tests import openapi_check
 
 
 class _Peer(Protocol):
@@ -36,10 +37,12 @@ async def api_client(node: Node, organization: str = "Acme Charging") -> httpx.A
 
 
 def api_client_with(node: Node, authorization: str) -> httpx.AsyncClient:
+    """Every answer it receives is checked against the OpenAPI document (tests/openapi_check.py)."""
     return httpx.AsyncClient(
         base_url=f"http://127.0.0.1:{node.http_port}/api/v1",
         headers={"Authorization": authorization},
         timeout=15,
+        event_hooks={"response": [openapi_check.checker()]},
     )
 
 

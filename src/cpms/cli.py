@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from cpms.aggregates.errors import DomainError
+from cpms.application import Address
 from cpms.infra.settings import Settings, SettingsError
 from cpms.node import Node
 from cpms.simulator import simulate
@@ -197,7 +198,7 @@ async def _seed_demo(node: Node, path: Path) -> dict[str, Any]:
     site = await network.create_site(
         organization_id,
         name="Demo site",
-        address={"street": "1 Rue de la Paix", "postal_code": "75002", "city": "Paris", "country": "FR"},
+        address=Address(street="1 Rue de la Paix", postal_code="75002", city="Paris", country="FR"),
         provider="Demo Energy",
     )
     ocpp_ids = ["DEMO-0001", "DEMO-0002"]

@@ -49,10 +49,8 @@ def test_uids_are_trimmed_and_upper_cased(uid: str, normalized: str) -> None:
     assert normalize_uid(uid) == normalized
 
 
-@pytest.mark.parametrize(
-    "uid", ["", "   ", None, 1234, "x" * 37, "AB CD", "caf\u00e9", "tab\there", "nul\x00"]
-)
-def test_malformed_uids_are_refused(uid: Any) -> None:
+@pytest.mark.parametrize("uid", ["", "   ", "x" * 37, "AB CD", "caf\u00e9", "tab\there", "nul\x00"])
+def test_malformed_uids_are_refused(uid: str) -> None:
     with pytest.raises(InvalidValue, match="uid"):
         normalize_uid(uid)
 
@@ -68,8 +66,8 @@ def test_creating_a_group_records_access_group_created_with_a_trimmed_name() -> 
     assert (group.organization_id, group.name, group.cards) == ("org-1", "Staff", {})
 
 
-@pytest.mark.parametrize("name", ["", "   ", None, 7, "x" * 101])
-def test_a_group_needs_a_name_of_1_to_100_characters(name: Any) -> None:
+@pytest.mark.parametrize("name", ["", "   ", "x" * 101])
+def test_a_group_needs_a_name_of_1_to_100_characters(name: str) -> None:
     with pytest.raises(InvalidValue, match="name"):
         new_group(name)
 
@@ -116,8 +114,8 @@ def test_adding_a_known_card_with_another_label_relabels_it() -> None:
     assert group.cards == {"ABCD12": {"uid": "abcd12", "label": "Alice's van"}}
 
 
-@pytest.mark.parametrize(("uid", "label"), [("", "x"), ("AB CD", "x"), ("ABCD12", 5), ("ABCD12", "x" * 101)])
-def test_a_malformed_card_is_refused_and_records_nothing(uid: Any, label: Any) -> None:
+@pytest.mark.parametrize(("uid", "label"), [("", "x"), ("AB CD", "x"), ("ABCD12", "x" * 101)])
+def test_a_malformed_card_is_refused_and_records_nothing(uid: str, label: str) -> None:
     group = new_group()
     group.collect_events()
     with pytest.raises(InvalidValue):
@@ -212,26 +210,4 @@ def test_configuring_a_station_records_station_configured_with_each_group_once()
 def test_configuring_a_station_as_it_is_records_nothing() -> None:
     station = commissioned()
     station.configure(access_group_ids=[], roaming_enabled=False, scan2pay_enabled=False, occurred_at=LATER)
-    assert event_names(station) == []
-
-
-@pytest.mark.parametrize(
-    ("group_ids", "roaming", "scan2pay", "field"),
-    [
-        ("g1", False, False, "access_group_ids"),
-        ([1], False, False, "access_group_ids"),
-        ([""], False, False, "access_group_ids"),
-        ([], "yes", False, "roaming_enabled"),
-        ([], 1, False, "roaming_enabled"),
-        ([], False, None, "scan2pay_enabled"),
-    ],
-)
-def test_a_configuration_of_the_wrong_shape_is_refused(
-    group_ids: Any, roaming: Any, scan2pay: Any, field: str
-) -> None:
-    station = commissioned()
-    with pytest.raises(InvalidValue, match=field):
-        station.configure(
-            access_group_ids=group_ids, roaming_enabled=roaming, scan2pay_enabled=scan2pay, occurred_at=LATER
-        )
     assert event_names(station) == []

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from cpms.aggregates.site import Site
+from cpms.aggregates.site import Address, Site
 from cpms.infra.eventstore import EventStore, open_event_store
 from cpms.infra.settings import Database
 from cpms.infra.writer import Command, UnitOfWork, run_batch
@@ -20,7 +20,7 @@ from cpms.projections.runner import ProjectionFailing, ProjectionRunner
 from cpms.projections.store import SqliteViewStore, Tx
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
+ADDRESS = Address(street="12 Quai de Valmy", postal_code="75010", city="Paris", country="FR")
 
 
 class SiteNames(Projection):

@@ -55,8 +55,7 @@ def test_a_client_certificate_station_is_commissioned_without_a_password() -> No
     ("fields", "message"),
     [
         ({"security_profile": 4}, "one of the integers"),
-        ({"security_profile": "1", "password": PASSWORD}, "one of the integers"),
-        ({"security_profile": True, "password": PASSWORD}, "one of the integers"),
+        ({"security_profile": -1}, "one of the integers"),
         ({"security_profile": 1}, "needs a password"),
         ({"security_profile": 2}, "needs a password"),
         ({"security_profile": 3, "password": PASSWORD}, "client certificate and takes no password"),

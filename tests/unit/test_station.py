@@ -53,16 +53,16 @@ def test_an_ocpp_id_of_allowed_characters_is_accepted(ocpp_id: str) -> None:
 
 @pytest.mark.parametrize(
     "ocpp_id",
-    ["", "CP/1", "x" * 49, "CP 1", "CP1\n", "CP#1", "ÉCP", None, 1234],
-    ids=["empty", "slash", "49", "space", "newline", "hash", "accent", "none", "int"],
+    ["", "CP/1", "x" * 49, "CP 1", "CP1\n", "CP#1", "ÉCP"],
+    ids=["empty", "slash", "49", "space", "newline", "hash", "accent"],
 )
-def test_an_ocpp_id_outside_the_pattern_is_refused(ocpp_id: Any) -> None:
+def test_an_ocpp_id_outside_the_pattern_is_refused(ocpp_id: str) -> None:
     with pytest.raises(InvalidValue, match="ocpp_id"):
         commission(ocpp_id=ocpp_id)
 
 
-@pytest.mark.parametrize("connectors", [True, False, 0, 65, -1, 2.0, "2"])
-def test_a_connector_count_that_is_not_an_integer_from_1_to_64_is_refused(connectors: Any) -> None:
+@pytest.mark.parametrize("connectors", [0, 65, -1])
+def test_a_connector_count_outside_1_to_64_is_refused(connectors: int) -> None:
     with pytest.raises(InvalidValue, match="connectors"):
         commission(connectors=connectors)
 
@@ -79,8 +79,24 @@ def test_one_evse_id_per_connector_is_stored() -> None:
     assert station.evse_ids == ["FR*SMA*E1234567*1", "FR*SMA*E1234567*2"]
 
 
-@pytest.mark.parametrize("evse_ids", [["FR*SMA*E1*1"], ["A", "B", "C"], "FR*SMA*E1*1", []])
-def test_evse_ids_not_matching_the_connector_count_are_refused(evse_ids: Any) -> None:
+@pytest.mark.parametrize("evse_ids", [["FR*SMA*E1*1"], ["A", "B", "C"], []])
+def test_evse_ids_not_matching_the_connector_count_are_refused(evse_ids: list[str]) -> None:
+    with pytest.raises(InvalidValue, match="evse_ids"):
+        commission(connectors=2, evse_ids=evse_ids)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("serial_number", " "), ("serial_number", "x" * 65), ("plan", ""), ("plan", "x" * 101)],
+    ids=["blank-serial", "long-serial", "blank-plan", "long-plan"],
+)
+def test_a_blank_or_overlong_serial_number_or_plan_is_refused(field: str, value: str) -> None:
+    with pytest.raises(InvalidValue, match=field):
+        commission(**{field: value})
+
+
+@pytest.mark.parametrize("evse_ids", [["FR*SMA*E1*1", " "], ["FR*SMA*E1*1", "x" * 49]], ids=["blank", "49"])
+def test_each_evse_id_is_non_empty_and_at_most_48_characters(evse_ids: list[str]) -> None:
     with pytest.raises(InvalidValue, match="evse_ids"):
         commission(connectors=2, evse_ids=evse_ids)
 
@@ -94,11 +110,6 @@ def test_duplicate_evse_ids_are_refused() -> None:
 def test_a_password_outside_16_to_40_characters_is_refused(length: int) -> None:
     with pytest.raises(InvalidValue, match="password"):
         commission(password="p" * length)
-
-
-def test_a_password_that_is_not_a_string_is_refused() -> None:
-    with pytest.raises(InvalidValue, match="password"):
-        commission(password=1234567890123456)
 
 
 @pytest.mark.parametrize("length", [16, 40])

@@ -14,14 +14,14 @@ import pytest
 from eventsourcing.persistence import OperationalError
 
 from cpms.aggregates.errors import NotFound
-from cpms.aggregates.site import Site
+from cpms.aggregates.site import Address, Site
 from cpms.infra.eventstore import EventStore, open_event_store
 from cpms.infra.health import Unavailable
 from cpms.infra.settings import Database
 from cpms.infra.writer import Command, UnitOfWork, Writer, run_batch
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
+ADDRESS = Address(street="12 Quai de Valmy", postal_code="75010", city="Paris", country="FR")
 
 
 class Boom(Exception):

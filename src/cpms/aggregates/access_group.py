@@ -20,7 +20,7 @@ MAX_LABEL_LENGTH = 100
 
 def normalize_uid(uid: str) -> str:
     """The key a card is matched by: trimmed and upper-cased printable ASCII without spaces."""
-    if not isinstance(uid, str) or not uid.strip():
+    if not uid.strip():
         raise InvalidValue("uid must be a non-empty string")
     uid = uid.strip()
     if len(uid) > MAX_UID_LENGTH:
@@ -37,7 +37,7 @@ class AccessGroup(Aggregate):
         CardRemovedFromGroup: type[Any]
 
     @classmethod
-    def create(cls, organization_id: str, name: Any, occurred_at: datetime) -> AccessGroup:
+    def create(cls, organization_id: str, name: str, occurred_at: datetime) -> AccessGroup:
         return cls(organization_id=organization_id, name=_name(name), occurred_at=occurred_at)
 
     @event("AccessGroupCreated")
@@ -46,7 +46,7 @@ class AccessGroup(Aggregate):
         self.name = name
         self.cards: dict[str, dict[str, str]] = {}
 
-    def add_card(self, uid: Any, label: Any, occurred_at: datetime) -> None:
+    def add_card(self, uid: str, label: str | None, occurred_at: datetime) -> None:
         """Add a card, or relabel the card already there (in whatever case it is spelled).
 
         Adding a card again with the same label records nothing, so a retried request is
@@ -64,7 +64,7 @@ class AccessGroup(Aggregate):
         # The event carries the key it was matched by: replaying never re-runs validation.
         self.cards[normalized_uid] = {"uid": uid, "label": label}
 
-    def remove_card(self, uid: Any, occurred_at: datetime) -> None:
+    def remove_card(self, uid: str, occurred_at: datetime) -> None:
         normalized_uid = normalize_uid(uid)
         card = self.cards.get(normalized_uid)
         if card is None:
@@ -84,20 +84,18 @@ class AccessGroup(Aggregate):
         return None if card is None else dict(card)
 
 
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue("name must be a non-empty string")
+def _name(value: str) -> str:
     value = value.strip()
+    if not value:
+        raise InvalidValue("name must be a non-empty string")
     if len(value) > MAX_NAME_LENGTH:
         raise InvalidValue(f"name must be at most {MAX_NAME_LENGTH} characters")
     return value
 
 
-def _label(value: Any) -> str:
+def _label(value: str | None) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str):
-        raise InvalidValue("label must be a string")
     value = value.strip()
     if len(value) > MAX_LABEL_LENGTH:
         raise InvalidValue(f"label must be at most {MAX_LABEL_LENGTH} characters")

@@ -14,7 +14,7 @@ API_KEY_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:api-key")
 class Organization(Aggregate):
     @classmethod
     def create(cls, name: str) -> Organization:
-        name = name.strip() if isinstance(name, str) else ""
+        name = name.strip()
         if not name or len(name) > 200:
             raise InvalidValue("organization name must be 1 to 200 characters")
         return cls(name=name)

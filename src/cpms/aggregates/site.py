@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -10,7 +10,8 @@ from eventsourcing.domain import Aggregate, event
 
 from cpms.aggregates.errors import InvalidValue
 
-ADDRESS_FIELDS = ("street", "postal_code", "city", "country")
+# The longest name, provider or address field a site keeps.
+MAX_TEXT_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -20,20 +21,25 @@ class Address:
     city: str
     country: str
 
-    @classmethod
-    def parse(cls, value: Any) -> Address:
-        if not isinstance(value, dict):
-            raise InvalidValue("address must be an object with " + ", ".join(ADDRESS_FIELDS))
-        unknown = set(value) - set(ADDRESS_FIELDS)
-        if unknown:
-            raise InvalidValue(f"address has unknown fields: {', '.join(sorted(unknown))}")
-        fields = {}
-        for name in ADDRESS_FIELDS:
-            fields[name] = _text(value.get(name), f"address.{name}", max_length=200)
-        return cls(**fields)
+    def checked(self) -> Address:
+        """The address trimmed, each field non-empty and at most MAX_TEXT_LENGTH characters."""
+        return Address(**{name: _text(value, f"address.{name}") for name, value in self.as_dict().items()})
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class AddressChange:
+    """The address fields to change (None: keep)."""
+
+    street: str | None = None
+    postal_code: str | None = None
+    city: str | None = None
+    country: str | None = None
+
+    def applied_to(self, address: Address) -> Address:
+        return replace(address, **{name: value for name, value in asdict(self).items() if value is not None})
 
 
 class Site(Aggregate):
@@ -46,15 +52,15 @@ class Site(Aggregate):
         cls,
         *,
         organization_id: str,
-        name: Any,
-        address: Any,
-        provider: Any,
+        name: str,
+        address: Address,
+        provider: str | None,
         occurred_at: datetime,
     ) -> Site:
         return cls(
             organization_id=organization_id,
-            name=_text(name, "name", max_length=200),
-            address=Address.parse(address).as_dict(),
+            name=_text(name, "name"),
+            address=address.checked().as_dict(),
             provider=_optional_text(provider, "provider"),
             occurred_at=occurred_at,
         )
@@ -73,21 +79,23 @@ class Site(Aggregate):
         self.address = address
         self.provider = provider
 
-    def update(self, *, occurred_at: datetime, **changes: Any) -> None:
-        """Change name, provider and/or address fields; recording nothing when nothing changes."""
-        unknown = set(changes) - {"name", "address", "provider"}
-        if unknown:
-            raise InvalidValue(f"cannot change {', '.join(sorted(unknown))} of a site")
+    def update(
+        self,
+        *,
+        occurred_at: datetime,
+        name: str | None = None,
+        address: AddressChange | None = None,
+        provider: str | None = None,
+    ) -> None:
+        """Change what is given (None: keep; an empty provider clears it), recording nothing when
+        nothing changes."""
         new: dict[str, Any] = {}
-        if "name" in changes:
-            new["name"] = _text(changes["name"], "name", max_length=200)
-        if "address" in changes:
-            patch = changes["address"]
-            if not isinstance(patch, dict):
-                raise InvalidValue("address must be an object")
-            new["address"] = Address.parse({**self.address, **patch}).as_dict()
-        if "provider" in changes:
-            new["provider"] = _optional_text(changes["provider"], "provider")
+        if name is not None:
+            new["name"] = _text(name, "name")
+        if address is not None:
+            new["address"] = address.applied_to(Address(**self.address)).checked().as_dict()
+        if provider is not None:
+            new["provider"] = _optional_text(provider, "provider")
         new = {k: v for k, v in new.items() if getattr(self, k) != v}
         if new:
             self._updated(changes=new, occurred_at=occurred_at)
@@ -98,20 +106,18 @@ class Site(Aggregate):
             setattr(self, name, value)
 
 
-def _text(value: Any, field: str, *, max_length: int) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidValue(f"{field} must be a non-empty string")
+def _text(value: str, field: str) -> str:
     value = value.strip()
-    if len(value) > max_length:
-        raise InvalidValue(f"{field} must be at most {max_length} characters")
+    if not value:
+        raise InvalidValue(f"{field} must be a non-empty string")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidValue(f"{field} must be at most {MAX_TEXT_LENGTH} characters")
     return value
 
 
-def _optional_text(value: Any, field: str) -> str:
+def _optional_text(value: str | None, field: str) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str):
-        raise InvalidValue(f"{field} must be a string")
-    if len(value) > 200:
-        raise InvalidValue(f"{field} must be at most 200 characters")
+    if len(value) > MAX_TEXT_LENGTH:
+        raise InvalidValue(f"{field} must be at most {MAX_TEXT_LENGTH} characters")
     return value.strip()

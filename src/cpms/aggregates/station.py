@@ -23,6 +23,9 @@ MAX_CONNECTORS = 64
 # Type 2, GB/T), so 8 refuses only nonsense while every value stays small.
 MAX_CONNECTORS_PER_EVSE = 8
 PASSWORD_LENGTH = (16, 40)
+MAX_SERIAL_NUMBER_LENGTH = 64
+MAX_PLAN_LENGTH = 100
+MAX_EVSE_ID_LENGTH = 48
 
 # OCPP security profiles (OCPP 1.6 security whitepaper, OCPP 2.0.1 part 2 A00): how a station
 # proves who it is at the websocket handshake.
@@ -71,20 +74,18 @@ class Station(Aggregate):
     def commission(
         cls,
         *,
-        ocpp_id: Any,
+        ocpp_id: str,
         organization_id: str,
         site_id: str,
-        serial_number: Any,
-        plan: Any = None,
-        connectors: Any = 2,
-        evse_ids: Any = None,
-        password: Any = None,
-        security_profile: Any = None,
+        serial_number: str,
+        plan: str | None = None,
+        connectors: int = 2,
+        evse_ids: Sequence[str] | None = None,
+        password: str | None = None,
+        security_profile: int | None = None,
         occurred_at: datetime,
     ) -> Station:
         ocpp_id = parse_ocpp_id(ocpp_id)
-        if isinstance(connectors, bool) or not isinstance(connectors, int):
-            raise InvalidValue("connectors must be an integer")
         if not 1 <= connectors <= MAX_CONNECTORS:
             raise InvalidValue(f"connectors must be between 1 and {MAX_CONNECTORS}")
         profile = _security_profile(security_profile, has_password=password is not None)
@@ -92,8 +93,8 @@ class Station(Aggregate):
             ocpp_id=ocpp_id,
             organization_id=organization_id,
             site_id=site_id,
-            serial_number=_text(serial_number, "serial_number", 64),
-            plan="" if plan is None else _text(plan, "plan", 100),
+            serial_number=_text(serial_number, "serial_number", MAX_SERIAL_NUMBER_LENGTH),
+            plan="" if plan is None else _text(plan, "plan", MAX_PLAN_LENGTH),
             connectors=connectors,
             evse_ids=_evse_ids(evse_ids, connectors),
             password_hash=None if password is None else hash_password(_password(password)),
@@ -209,24 +210,16 @@ class Station(Aggregate):
     def configure(
         self,
         *,
-        access_group_ids: list[str],
+        access_group_ids: Sequence[str],
         roaming_enabled: bool,
         scan2pay_enabled: bool,
         occurred_at: datetime,
     ) -> None:
-        """Set who may charge here; recording nothing when nothing changes.
+        """Set who may charge here, each group once; recording nothing when nothing changes.
 
         That each group exists and belongs to this station's organization is checked by the
-        command, which loads the groups; here only the shape is guarded.
+        command, which loads the groups.
         """
-        if not isinstance(access_group_ids, list) or not all(
-            isinstance(group_id, str) and group_id for group_id in access_group_ids
-        ):
-            raise InvalidValue("access_group_ids must be a list of group ids")
-        if not isinstance(roaming_enabled, bool):
-            raise InvalidValue("roaming_enabled must be true or false")
-        if not isinstance(scan2pay_enabled, bool):
-            raise InvalidValue("scan2pay_enabled must be true or false")
         group_ids = list(dict.fromkeys(access_group_ids))
         if (group_ids, roaming_enabled, scan2pay_enabled) == (
             self.access_group_ids,
@@ -306,37 +299,37 @@ def legacy_security_profile(password_hash: str | None) -> int:
     return BASIC_AUTH if password_hash is not None else NO_AUTHENTICATION
 
 
-def parse_ocpp_id(value: Any) -> str:
-    if not isinstance(value, str) or not OCPP_ID_PATTERN.fullmatch(value):
+def parse_ocpp_id(value: str) -> str:
+    if not OCPP_ID_PATTERN.fullmatch(value):
         raise InvalidValue("ocpp_id must be 1 to 48 characters of letters, digits and . _ : * + | @ -")
     return value
 
 
-def _text(value: Any, field: str, max_length: int) -> str:
-    if not isinstance(value, str) or not value.strip():
+def _text(value: str, field: str, max_length: int) -> str:
+    if not value.strip():
         raise InvalidValue(f"{field} must be a non-empty string")
     if len(value) > max_length:
         raise InvalidValue(f"{field} must be at most {max_length} characters")
     return value.strip()
 
 
-def _evse_ids(value: Any, connectors: int) -> list[str | None]:
+def _evse_ids(value: Sequence[str] | None, connectors: int) -> list[str | None]:
     if value is None:
         return [None] * connectors
-    if not isinstance(value, list) or len(value) != connectors:
+    if len(value) != connectors:
         raise InvalidValue(f"evse_ids must be a list of {connectors} strings, one per connector")
-    evse_ids = [_text(v, "evse_ids[]", 48) for v in value]
+    evse_ids = [_text(v, "evse_ids[]", MAX_EVSE_ID_LENGTH) for v in value]
     if len(set(evse_ids)) != len(evse_ids):
         raise InvalidValue("evse_ids must be distinct")
     return list(evse_ids)
 
 
-def _security_profile(value: Any, *, has_password: bool) -> int:
+def _security_profile(value: int | None, *, has_password: bool) -> int:
     """The profile asked for, or the one the password implies; a password is required exactly by
     the basic-auth profiles (0 has no authentication, 3 proves identity with a certificate)."""
     if value is None:
         return BASIC_AUTH if has_password else NO_AUTHENTICATION
-    if isinstance(value, bool) or not isinstance(value, int) or value not in SECURITY_PROFILES:
+    if value not in SECURITY_PROFILES:
         raise InvalidValue("security_profile must be one of the integers 0, 1, 2, 3")
     if value in PASSWORD_PROFILES and not has_password:
         raise InvalidValue(f"security_profile {value} (HTTP basic auth) needs a password")
@@ -346,8 +339,8 @@ def _security_profile(value: Any, *, has_password: bool) -> int:
     return value
 
 
-def _password(value: Any) -> str:
+def _password(value: str) -> str:
     low, high = PASSWORD_LENGTH
-    if not isinstance(value, str) or not low <= len(value) <= high:
+    if not low <= len(value) <= high:
         raise InvalidValue(f"password must be a string of {low} to {high} characters")
     return value

@@ -1,23 +1,33 @@
-"""The Starlette app factory: routes and the error table; no connection is opened here."""
+"""The Starlette app factory: the operations' routes, their document, and the error table; no
+connection is opened here."""
 
 from __future__ import annotations
 
-from starlette.applications import Starlette
-from starlette.routing import Route
+from typing import Any
 
-from cpms.api import access_groups, operations, sessions, sites, stations
+import msgspec
+from starlette.applications import Starlette
+
+from cpms.api import access_groups, openapi, operations, sessions, sites, stations
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
+from cpms.api.routing import Operation
 
-PREFIX = "/api/v1"
+# Every operation the app serves; the document at /api/v1/openapi.json describes exactly these.
+OPERATIONS: tuple[Operation[Any, Any], ...] = (
+    *operations.ROUTES,
+    *openapi.ROUTES,
+    *sites.ROUTES,
+    *stations.ROUTES,
+    *sessions.ROUTES,
+    *access_groups.ROUTES,
+)
 
 
 def create_app(api_services: ApiServices) -> Starlette:
-    routes = [Route("/health", operations.health, methods=["GET"])]
-    for module in (operations, sites, stations, sessions, access_groups):
-        routes += [
-            Route(PREFIX + path, endpoint, methods=[method]) for method, path, endpoint in module.ROUTES
-        ]
-    app = Starlette(routes=routes, exception_handlers=EXCEPTION_HANDLERS)
+    app = Starlette(
+        routes=[operation.route() for operation in OPERATIONS], exception_handlers=EXCEPTION_HANDLERS
+    )
     app.state.services = api_services
+    app.state.openapi = msgspec.json.encode(openapi.document(OPERATIONS))
     return app

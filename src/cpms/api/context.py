@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from cpms.api.errors import ApiError
+from cpms.api.errors import ApiError, not_found
 from cpms.application import ChargingNetwork, Written
 from cpms.infra.health import VIEW_STORE, DependencyMonitor, Unavailable, is_unavailable
 from cpms.projections.base import Projection
@@ -31,8 +31,8 @@ def services(request: Request) -> ApiServices:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-async def organization(request: Request) -> str:
-    """The organization of the request's Bearer API key, or 401."""
+async def authenticate(request: Request) -> None:
+    """Learn the organization of the request's Bearer API key, or answer 401."""
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
@@ -40,7 +40,12 @@ async def organization(request: Request) -> str:
     organization_id = await services(request).network.authenticate(key.strip())
     if organization_id is None:
         raise _unauthorized("unknown API key")
-    return organization_id
+    request.state.organization = organization_id
+
+
+def organization(request: Request) -> str:
+    """The caller's organization, which the door authenticated before the endpoint ran."""
+    return request.state.organization  # type: ignore[no-any-return]
 
 
 async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -62,6 +67,14 @@ async def read(request: Request, query: Callable[..., T], *args: Any, **kwargs: 
         raise Unavailable(VIEW_STORE, str(error)) from error
 
 
+async def read_one(request: Request, query: Callable[..., T | None], *args: Any, missing: str) -> T:
+    """A read model's answer about one thing of the caller's organization, or 404 `missing`."""
+    found = await read(request, query, *args)
+    if found is None:
+        raise not_found(missing)
+    return found
+
+
 async def caught_up(request: Request, written: Written, reads: tuple[type[Projection], ...]) -> None:
     """Read-your-writes: wait until the read models include the caller's write. One stopped at a
     failing event answers 503 only when the response `reads` it; otherwise it is not waited for."""
@@ -78,4 +91,4 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="cpms"'})
 
 
-__all__ = ["ApiServices", "Tx", "caught_up", "organization", "read", "services"]
+__all__ = ["ApiServices", "Tx", "authenticate", "caught_up", "organization", "read", "read_one", "services"]

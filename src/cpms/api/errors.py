@@ -9,7 +9,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cpms.aggregates.errors import Conflict, InvalidValue, NotFound
-from cpms.api.responses import json_response
+from cpms.api.models.common import Error, ErrorDetail
+from cpms.api.responses import reply
 from cpms.infra.health import Unavailable, is_unavailable
 from cpms.projections.paging import BadCursor
 from cpms.projections.runner import ProjectionFailing, ProjectionLagging
@@ -38,7 +39,7 @@ def not_found(message: str) -> ApiError:
 
 
 def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    return json_response({"error": {"code": code, "message": message}}, status, headers=headers)
+    return reply(Error, Error(ErrorDetail(code, message)), status, headers)
 
 
 async def _api_error(_: Request, exc: Exception) -> Response:

@@ -8,14 +8,16 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import organization, services
-from cpms.api.openapi import OPENAPI
-from cpms.api.responses import json_response
+from cpms.api.context import services
+from cpms.api.models.common import NoQuery
+from cpms.api.models.operations import Health, ProjectionPage
+from cpms.api.responses import reply
+from cpms.api.routing import Operation
 from cpms.infra.health import VIEW_STORE, is_unavailable
 from cpms.projections.tracking import ProjectionStatus
 
 
-async def health(request: Request) -> Response:
+async def health(request: Request, body: None, query: NoQuery) -> Response:
     """503 while a dependency is down, so a load balancer stops sending work here; "degraded"
     (still 200) while a projection is stopped at a failing event, naming it. Unauthenticated,
     so it names what fails but keeps the errors themselves for operators."""
@@ -34,7 +36,7 @@ async def health(request: Request) -> Response:
     down = sorted(name for name, state in dependencies.items() if state["status"] == "down")
     failing = sorted(name for name, state in projections.items() if state["state"] == "failing")
     status = "unavailable" if down else "degraded" if failing else "ok"
-    body = {
+    report = {
         "status": status,
         "unavailable": down,
         "failing_projections": failing,
@@ -42,13 +44,12 @@ async def health(request: Request) -> Response:
         "projections": projections,
         "writer": api.network.writer_stats(),
     }
-    return json_response(body, 503 if down else 200, {"Retry-After": "2"} if down else None)
+    return reply(Health, report, 503 if down else 200, {"Retry-After": "2"} if down else None)
 
 
-async def projections(request: Request) -> Response:
-    await organization(request)
+async def projections(request: Request, body: None, query: NoQuery) -> Response:
     statuses = await run_in_threadpool(services(request).projections.status)
-    return json_response({"items": [_public(s) for s in statuses], "next_cursor": None})
+    return reply(ProjectionPage, {"items": [_public(s) for s in statuses], "next_cursor": None})
 
 
 def _public(status: ProjectionStatus) -> dict[str, Any]:
@@ -74,11 +75,22 @@ def _public(status: ProjectionStatus) -> dict[str, Any]:
     }
 
 
-async def openapi(request: Request) -> Response:
-    return json_response(OPENAPI)
-
-
-ROUTES = [
-    ("GET", "/openapi.json", openapi),
-    ("GET", "/projections", projections),
-]
+ROUTES = (
+    Operation(
+        "GET",
+        "/health",
+        health,
+        "For load balancers: 503 while a dependency is down, naming it",
+        query=NoQuery,
+        responses={200: Health, 503: Health},
+        public=True,
+    ),
+    Operation(
+        "GET",
+        "/api/v1/projections",
+        projections,
+        "Each projection's position, lag and state",
+        query=NoQuery,
+        responses={200: ProjectionPage},
+    ),
+)

@@ -2,87 +2,98 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from cpms.api.context import organization, read, services
-from cpms.api.errors import bad_request, not_found
-from cpms.api.requests import page_params, uuid_param
-from cpms.api.responses import json_response
-from cpms.api.sessions_csv import csv_lines
+from cpms.api.context import organization, read, read_one, services
+from cpms.api.models.common import NoQuery
+from cpms.api.models.sessions import Session, SessionFilters, SessionPage, SessionsQuery
+from cpms.api.requests import uuid_param
+from cpms.api.responses import reply
+from cpms.api.routing import Csv, Operation
+from cpms.api.sessions_csv import HEADER, csv_lines
 from cpms.api.sites import existing_site
 from cpms.application import utc_now
 from cpms.projections import sessions
-from cpms.timestamps import parse_iso
-
-STATES = ("Active", "Completed")
 
 
-async def list_sessions(request: Request) -> Response:
-    org, site_id, filters = await _site_and_filters(request)
-    limit, cursor = page_params(request)
+async def list_sessions(request: Request, body: None, query: SessionsQuery) -> Response:
+    org, site_id = organization(request), await _site_id(request)
     items, next_cursor = await read(
-        request, sessions.list_sessions, org, site_id, limit=limit, cursor=cursor, now=utc_now(), **filters
+        request,
+        sessions.list_sessions,
+        org,
+        site_id,
+        limit=query.limit,
+        cursor=query.cursor,
+        now=utc_now(),
+        started_from=query.started_from,
+        started_before=query.started_before,
+        state=query.state,
     )
-    return json_response({"items": items, "next_cursor": next_cursor})
+    return reply(SessionPage, {"items": items, "next_cursor": next_cursor})
 
 
-async def export_sessions(request: Request) -> Response:
-    org, site_id, filters = await _site_and_filters(request)
-    views = services(request).views
-    rows = sessions.iter_sessions(views.read, org, site_id, now=utc_now(), **filters)
-    filename = f"sessions-{site_id}.csv"
+async def export_sessions(request: Request, body: None, query: SessionFilters) -> Response:
+    site_id = await _site_id(request)
+    rows = sessions.iter_sessions(
+        services(request).views.read,
+        organization(request),
+        site_id,
+        now=utc_now(),
+        started_from=query.started_from,
+        started_before=query.started_before,
+        state=query.state,
+    )
     return StreamingResponse(
         (line.encode() for line in csv_lines(rows)),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="sessions-{site_id}.csv"'},
     )
 
 
-async def get_session(request: Request) -> Response:
-    org = await organization(request)
+async def get_session(request: Request, body: None, query: NoQuery) -> Response:
     session_id = uuid_param(request.path_params["session_id"], "session")
-    session = await read(request, sessions.get_session, org, session_id, utc_now())
-    if session is None:
-        raise not_found(f"session {session_id!r} not found")
-    return json_response(session)
+    missing = f"session {session_id!r} not found"
+    org = organization(request)
+    return reply(
+        Session, await read_one(request, sessions.get_session, org, session_id, utc_now(), missing=missing)
+    )
 
 
-async def _site_and_filters(request: Request) -> tuple[str, str, dict[str, Any]]:
-    org = await organization(request)
+async def _site_id(request: Request) -> str:
+    """The site of the path, which must be the caller's."""
     site_id = uuid_param(request.path_params["site_id"], "site")
-    query = request.query_params
-    filters: dict[str, Any] = {
-        "started_from": _instant(query.get("from"), "from"),
-        "started_before": _instant(query.get("to"), "to"),
-        "state": query.get("state"),
-    }
-    if filters["state"] is not None and filters["state"] not in STATES:
-        raise bad_request(f"state must be one of {', '.join(STATES)}")
-    if (
-        filters["started_from"]
-        and filters["started_before"]
-        and filters["started_from"] >= filters["started_before"]
-    ):
-        raise bad_request("from must be before to")
-    await existing_site(request, org, site_id)
-    return org, site_id, filters
+    await existing_site(request, organization(request), site_id)
+    return site_id
 
 
-def _instant(value: str | None, name: str) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        return parse_iso(value)
-    except ValueError:
-        raise bad_request(f"{name} must be an ISO 8601 instant, e.g. 2026-11-23T00:00:00Z") from None
-
-
-ROUTES = [
-    ("GET", "/sites/{site_id}/sessions", list_sessions),
-    ("GET", "/sites/{site_id}/sessions.csv", export_sessions),
-    ("GET", "/sessions/{session_id}", get_session),
-]
+ROUTES = (
+    Operation(
+        "GET",
+        "/api/v1/sites/{site_id}/sessions",
+        list_sessions,
+        "Listed sessions of a site, newest first",
+        query=SessionsQuery,
+        responses={200: SessionPage},
+        errors=frozenset({404}),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sites/{site_id}/sessions.csv",
+        export_sessions,
+        "The same sessions as CSV, streamed",
+        query=SessionFilters,
+        responses={200: Csv("RFC 4180, UTF-8; the header: " + ", ".join(HEADER))},
+        errors=frozenset({404}),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sessions/{session_id}",
+        get_session,
+        "One session with its card details",
+        query=NoQuery,
+        responses={200: Session},
+        errors=frozenset({404}),
+    ),
+)

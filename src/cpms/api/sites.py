@@ -2,72 +2,122 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from msgspec import UNSET
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import caught_up, organization, read, services
-from cpms.api.errors import not_found
-from cpms.api.requests import json_object, page_params, uuid_param
-from cpms.api.responses import json_response
+from cpms.api.context import caught_up, organization, read, read_one, services
+from cpms.api.models.common import NoQuery, PageQuery
+from cpms.api.models.sites import ChargePointPage, NewSite, Site, SitePage, SitePatch
+from cpms.api.requests import uuid_param
+from cpms.api.responses import reply
+from cpms.api.routing import Operation
 from cpms.projections import charge_points, sites
 
-SITE_FIELDS = {"name", "address", "provider"}
 # A site's answer: the site, and its state and counts derived from the sheet.
 SITE_READS = (sites.SitesProjection, charge_points.ChargePointsProjection)
 
 
-async def create_site(request: Request) -> Response:
-    org = await organization(request)
-    body = await json_object(request, SITE_FIELDS)
+async def create_site(request: Request, body: NewSite, query: NoQuery) -> Response:
+    org = organization(request)
     written = await services(request).network.create_site(
-        org, name=body.get("name"), address=body.get("address"), provider=body.get("provider")
+        org, name=body.name, address=body.address.value(), provider=body.provider
     )
     await caught_up(request, written, SITE_READS)
-    return json_response(await existing_site(request, org, written.id), 201)
+    return reply(Site, await existing_site(request, org, written.id), 201)
 
 
-async def list_sites(request: Request) -> Response:
-    org = await organization(request)
-    limit, cursor = page_params(request)
-    items, next_cursor = await read(request, sites.list_sites, org, limit=limit, cursor=cursor)
-    return json_response({"items": items, "next_cursor": next_cursor})
+async def list_sites(request: Request, body: None, query: PageQuery) -> Response:
+    page = await read(
+        request, sites.list_sites, organization(request), limit=query.limit, cursor=query.cursor
+    )
+    return reply(SitePage, _page(*page))
 
 
-async def get_site(request: Request) -> Response:
-    org = await organization(request)
+async def get_site(request: Request, body: None, query: NoQuery) -> Response:
     site_id = uuid_param(request.path_params["site_id"], "site")
-    return json_response(await existing_site(request, org, site_id))
+    return reply(Site, await existing_site(request, organization(request), site_id))
 
 
-async def update_site(request: Request) -> Response:
-    org = await organization(request)
+async def update_site(request: Request, body: SitePatch, query: NoQuery) -> Response:
+    org = organization(request)
     site_id = uuid_param(request.path_params["site_id"], "site")
-    body = await json_object(request, SITE_FIELDS)
-    written = await services(request).network.update_site(org, site_id, body)
+    written = await services(request).network.update_site(
+        org,
+        site_id,
+        name=None if body.name is UNSET else body.name,
+        address=None if body.address is UNSET else body.address.value(),
+        # null clears the provider, as an empty one does
+        provider=None if body.provider is UNSET else body.provider or "",
+    )
     await caught_up(request, written, SITE_READS)
-    return json_response(await existing_site(request, org, site_id))
+    return reply(Site, await existing_site(request, org, site_id))
 
 
-async def charge_point_sheet(request: Request) -> Response:
-    org = await organization(request)
+async def charge_point_sheet(request: Request, body: None, query: PageQuery) -> Response:
+    org = organization(request)
     site_id = uuid_param(request.path_params["site_id"], "site")
-    limit, cursor = page_params(request)
     await existing_site(request, org, site_id)
-    items, next_cursor = await read(request, charge_points.sheet, org, site_id, limit=limit, cursor=cursor)
-    return json_response({"items": items, "next_cursor": next_cursor})
+    page = await read(request, charge_points.sheet, org, site_id, limit=query.limit, cursor=query.cursor)
+    return reply(ChargePointPage, _page(*page))
 
 
-async def existing_site(request: Request, org: str, site_id: str) -> dict[str, object]:
-    site = await read(request, sites.get_site, org, site_id)
-    if site is None:
-        raise not_found(f"site {site_id!r} not found")
-    return site
+async def existing_site(request: Request, org: str, site_id: str) -> dict[str, Any]:
+    return await read_one(request, sites.get_site, org, site_id, missing=f"site {site_id!r} not found")
 
 
-ROUTES = [
-    ("POST", "/sites", create_site),
-    ("GET", "/sites", list_sites),
-    ("GET", "/sites/{site_id}", get_site),
-    ("PATCH", "/sites/{site_id}", update_site),
-    ("GET", "/sites/{site_id}/charge-points", charge_point_sheet),
-]
+def _page(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
+    return {"items": items, "next_cursor": next_cursor}
+
+
+# A tuple, not an annotated list: mypy then checks each endpoint against the models declared.
+ROUTES = (
+    Operation(
+        "POST",
+        "/api/v1/sites",
+        create_site,
+        "Create a site",
+        body=NewSite,
+        query=NoQuery,
+        responses={201: Site},
+        errors=frozenset({422}),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sites",
+        list_sites,
+        "Sites with their state",
+        query=PageQuery,
+        responses={200: SitePage},
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sites/{site_id}",
+        get_site,
+        "A site's overview, with its charge points counted by status",
+        query=NoQuery,
+        responses={200: Site},
+        errors=frozenset({404}),
+    ),
+    Operation(
+        "PATCH",
+        "/api/v1/sites/{site_id}",
+        update_site,
+        "Change a site's name, address fields or provider",
+        body=SitePatch,
+        query=NoQuery,
+        responses={200: Site},
+        errors=frozenset({404, 422}),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/sites/{site_id}/charge-points",
+        charge_point_sheet,
+        "The sheet: each charge point of the site with its status",
+        query=PageQuery,
+        responses={200: ChargePointPage},
+        errors=frozenset({404}),
+    ),
+)

@@ -7,59 +7,81 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import caught_up, organization, read, services
-from cpms.api.errors import not_found
-from cpms.api.requests import json_object, page_params, uuid_param
-from cpms.api.responses import json_response
+from cpms.api.context import caught_up, organization, read, read_one, services
+from cpms.api.models.common import NoQuery
+from cpms.api.models.stations import NewStation, Station, StationPage, StationsQuery
+from cpms.api.responses import reply
+from cpms.api.routing import Operation
 from cpms.projections import stations
 
-COMMISSION_FIELDS = {
-    "ocpp_id",
-    "serial_number",
-    "site_id",
-    "site",
-    "plan",
-    "connectors",
-    "evse_ids",
-    "password",
-    "security_profile",
-}
 
-
-async def commission_station(request: Request) -> Response:
-    org = await organization(request)
-    body = await json_object(request, COMMISSION_FIELDS, required=frozenset({"ocpp_id", "serial_number"}))
-    written = await services(request).network.commission_station(org, **body)
-    await caught_up(request, written, (stations.StationsProjection,))
-    return json_response(await _station(request, org, written.id), 201)
-
-
-async def list_stations(request: Request) -> Response:
-    org = await organization(request)
-    limit, cursor = page_params(request)
-    site_id = request.query_params.get("site_id")
-    if site_id is not None:
-        site_id = uuid_param(site_id, "site")
-    items, next_cursor = await read(
-        request, stations.list_stations, org, site_id=site_id, limit=limit, cursor=cursor
+async def commission_station(request: Request, body: NewStation, query: NoQuery) -> Response:
+    org = organization(request)
+    written = await services(request).network.commission_station(
+        org,
+        ocpp_id=body.ocpp_id,
+        serial_number=body.serial_number,
+        site_id=body.site_id,
+        site=None if body.site is None else body.site.value(),
+        plan=body.plan,
+        connectors=body.connectors,
+        evse_ids=body.evse_ids,
+        password=body.password,
+        security_profile=body.security_profile,
     )
-    return json_response({"items": items, "next_cursor": next_cursor})
+    await caught_up(request, written, (stations.StationsProjection,))
+    return reply(Station, await _station(request, org, written.id), 201)
 
 
-async def get_station(request: Request) -> Response:
-    org = await organization(request)
-    return json_response(await _station(request, org, request.path_params["ocpp_id"]))
+async def list_stations(request: Request, body: None, query: StationsQuery) -> Response:
+    site_id = None if query.site_id is None else str(query.site_id)
+    items, next_cursor = await read(
+        request,
+        stations.list_stations,
+        organization(request),
+        site_id=site_id,
+        limit=query.limit,
+        cursor=query.cursor,
+    )
+    return reply(StationPage, {"items": items, "next_cursor": next_cursor})
+
+
+async def get_station(request: Request, body: None, query: NoQuery) -> Response:
+    return reply(Station, await _station(request, organization(request), request.path_params["ocpp_id"]))
 
 
 async def _station(request: Request, org: str, ocpp_id: str) -> dict[str, Any]:
-    station = await read(request, stations.get_station, org, ocpp_id)
-    if station is None:
-        raise not_found(f"station {ocpp_id!r} not found")
-    return station
+    return await read_one(
+        request, stations.get_station, org, ocpp_id, missing=f"station {ocpp_id!r} not found"
+    )
 
 
-ROUTES = [
-    ("POST", "/stations", commission_station),
-    ("GET", "/stations", list_stations),
-    ("GET", "/stations/{ocpp_id}", get_station),
-]
+ROUTES = (
+    Operation(
+        "POST",
+        "/api/v1/stations",
+        commission_station,
+        "Commission a station, on a site of the organization or on a new one",
+        body=NewStation,
+        query=NoQuery,
+        responses={201: Station},
+        errors=frozenset({404, 409, 422}),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/stations",
+        list_stations,
+        "EVSE controllers, by OCPP identity",
+        query=StationsQuery,
+        responses={200: StationPage},
+    ),
+    Operation(
+        "GET",
+        "/api/v1/stations/{ocpp_id}",
+        get_station,
+        "One station",
+        query=NoQuery,
+        responses={200: Station},
+        errors=frozenset({404}),
+    ),
+)

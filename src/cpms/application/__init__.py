@@ -1,17 +1,19 @@
 """The commands of cpms: load, call one aggregate method, save, behind a facade of plain types.
 
-Transports (the OCPP gateway, the HTTP API, the CLI) call these with strings, numbers and
-datetimes. Every write returns the notification position of its events so a caller can wait for
-the projections to catch up with its own write.
+Transports (the OCPP gateway, the HTTP API, the CLI) call these with strings, numbers,
+datetimes and small values such as an `Address`, whose types each transport checks at its door;
+the domain checks only its rules. Every write returns the notification position of its events
+so a caller can wait for the projections to catch up with its own write.
 """
 
 from __future__ import annotations
 
+from cpms.aggregates.site import Address, AddressChange
 from cpms.application.access import AccessCommands
 from cpms.application.base import Clock, Written, utc_now
 from cpms.application.charging import AuthorizationOutcome, ChargingCommands
 from cpms.application.organizations import OrganizationCommands
-from cpms.application.sites import SiteCommands
+from cpms.application.sites import NewSite, SiteCommands
 from cpms.application.stations import StationAccess, StationCommands
 from cpms.infra.writer import Writer
 
@@ -24,4 +26,14 @@ class ChargingNetwork(OrganizationCommands, SiteCommands, StationCommands, Acces
         self._api_keys = {}
 
 
-__all__ = ["AuthorizationOutcome", "ChargingNetwork", "Clock", "StationAccess", "Written", "utc_now"]
+__all__ = [
+    "Address",
+    "AddressChange",
+    "AuthorizationOutcome",
+    "ChargingNetwork",
+    "Clock",
+    "NewSite",
+    "StationAccess",
+    "Written",
+    "utc_now",
+]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 from cpms.aggregates.access_group import AccessGroup
 from cpms.aggregates.errors import InvalidValue, NotFound
 from cpms.aggregates.station import Station, station_id
-from cpms.application.base import Commands, Written, parse_uuid
+from cpms.application.base import Commands, Written, owned, parse_uuid
 from cpms.infra.writer import UnitOfWork
 
 # Each granted group is loaded to check it: keep one request's work bounded.
@@ -15,7 +15,7 @@ MAX_GROUPS_PER_STATION = 100
 
 
 class AccessCommands(Commands):
-    async def create_access_group(self, organization_id: str, *, name: Any) -> Written:
+    async def create_access_group(self, organization_id: str, *, name: str) -> Written:
         def command(uow: UnitOfWork) -> str:
             group = AccessGroup.create(organization_id, name, self._clock())
             uow.add(group)
@@ -24,7 +24,9 @@ class AccessCommands(Commands):
         group_id, stored = await self._writer(command)
         return Written(group_id, stored)
 
-    async def add_card(self, organization_id: str, group_id: str, *, uid: Any, label: Any = None) -> Written:
+    async def add_card(
+        self, organization_id: str, group_id: str, *, uid: str, label: str | None = None
+    ) -> Written:
         def command(uow: UnitOfWork) -> None:
             group = _group(uow, organization_id, group_id)
             group.add_card(uid, label, self._clock())
@@ -32,7 +34,7 @@ class AccessCommands(Commands):
         _, stored = await self._writer(command)
         return Written(group_id, stored)
 
-    async def remove_card(self, organization_id: str, group_id: str, uid: Any) -> Written:
+    async def remove_card(self, organization_id: str, group_id: str, uid: str) -> Written:
         def command(uow: UnitOfWork) -> None:
             group = _group(uow, organization_id, group_id)
             group.remove_card(uid, self._clock())
@@ -45,9 +47,9 @@ class AccessCommands(Commands):
         organization_id: str,
         ocpp_id: str,
         *,
-        access_group_ids: Any,
-        roaming_enabled: Any,
-        scan2pay_enabled: Any,
+        access_group_ids: Sequence[str],
+        roaming_enabled: bool,
+        scan2pay_enabled: bool,
     ) -> Written:
         """Set the groups whose cards may charge at a station, and whether roaming and Scan2Pay may."""
 
@@ -65,16 +67,9 @@ class AccessCommands(Commands):
         return Written(ocpp_id, stored)
 
 
-def _group(uow: UnitOfWork, organization_id: str, group_id: Any) -> AccessGroup:
-    """The organization's group; any other id, well-formed or not, is not found."""
+def _group(uow: UnitOfWork, organization_id: str, group_id: str) -> AccessGroup:
     missing = f"access group {group_id!r} not found"
-    uuid = parse_uuid(group_id)
-    if uuid is None:
-        raise NotFound(missing)
-    group = uow.get(AccessGroup, uuid, missing)
-    if group.organization_id != organization_id:
-        raise NotFound(missing)
-    return group
+    return owned(uow, AccessGroup, parse_uuid(group_id), organization_id, missing)
 
 
 def _granted_group(uow: UnitOfWork, organization_id: str, group_id: str) -> str:
@@ -86,17 +81,11 @@ def _granted_group(uow: UnitOfWork, organization_id: str, group_id: str) -> str:
 
 
 def _station(uow: UnitOfWork, organization_id: str, ocpp_id: str) -> Station:
-    missing = f"station {ocpp_id!r} not found"
-    station = uow.get(Station, station_id(ocpp_id), missing)
-    if station.organization_id != organization_id:
-        raise NotFound(missing)
-    return station
+    return owned(uow, Station, station_id(ocpp_id), organization_id, f"station {ocpp_id!r} not found")
 
 
-def _group_ids(value: Any) -> list[str]:
-    """The ids as given, each once, in the order given."""
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidValue("access_group_ids must be a list of access group ids")
+def _group_ids(value: Sequence[str]) -> list[str]:
+    """The ids as given, each once (whatever the case of a UUID), in the order given."""
     unique = list(dict.fromkeys(str(parse_uuid(v) or v) for v in value))
     if len(unique) > MAX_GROUPS_PER_STATION:
         raise InvalidValue(f"access_group_ids may name at most {MAX_GROUPS_PER_STATION} groups")

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
+
+from eventsourcing.domain import Aggregate
 
 from cpms.aggregates.errors import NotFound
 from cpms.aggregates.site import Site
@@ -51,23 +53,31 @@ class Commands:
         return Written(ocpp_id, stored)
 
     @staticmethod
-    def _site(uow: UnitOfWork, organization_id: str, site_id: Any) -> Site:
-        missing = f"site {site_id!r} not found"
-        uuid = parse_uuid(site_id)
-        if uuid is None:
-            raise NotFound(missing)
-        site = uow.get(Site, uuid, missing)
-        if site.organization_id != organization_id:
-            raise NotFound(missing)
-        return site
+    def _site(uow: UnitOfWork, organization_id: str, site_id: str) -> Site:
+        return owned(uow, Site, parse_uuid(site_id), organization_id, f"site {site_id!r} not found")
 
     async def _load(self, aggregate_id: UUID) -> Any:
         return await self._writer.load(aggregate_id)
 
 
-def parse_uuid(value: Any) -> UUID | None:
+A = TypeVar("A", bound=Aggregate)
+
+
+def owned(uow: UnitOfWork, kind: type[A], aggregate_id: UUID | None, organization_id: str, missing: str) -> A:
+    """The organization's aggregate of that kind and id. Another organization's is not found
+    either, so that no answer tells one tenant what another has; `None` (an id that cannot name
+    one) is not found."""
+    if aggregate_id is None:
+        raise NotFound(missing)
+    aggregate = uow.get(kind, aggregate_id, missing)
+    if getattr(aggregate, "organization_id", None) != organization_id:
+        raise NotFound(missing)
+    return aggregate
+
+
+def parse_uuid(value: str) -> UUID | None:
     """An id as clients send it: a UUID string, or None for anything else."""
     try:
-        return UUID(value) if isinstance(value, str) else None
+        return UUID(value)
     except ValueError:
         return None

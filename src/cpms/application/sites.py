@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
-from cpms.aggregates.site import Site
+from cpms.aggregates.site import Address, AddressChange, Site
 from cpms.application.base import Commands, Written
 from cpms.infra.writer import UnitOfWork
 
 
+@dataclass(frozen=True)
+class NewSite:
+    """A site to create with a station it is commissioned with."""
+
+    name: str
+    address: Address
+    provider: str | None = None
+
+
 class SiteCommands(Commands):
     async def create_site(
-        self, organization_id: str, *, name: Any, address: Any, provider: Any = None
+        self, organization_id: str, *, name: str, address: Address, provider: str | None = None
     ) -> Written:
         def command(uow: UnitOfWork) -> str:
             site = Site.create(
@@ -27,10 +36,20 @@ class SiteCommands(Commands):
         site_id, stored = await self._writer(command)
         return Written(site_id, stored)
 
-    async def update_site(self, organization_id: str, site_id: str, changes: dict[str, Any]) -> Written:
+    async def update_site(
+        self,
+        organization_id: str,
+        site_id: str,
+        *,
+        name: str | None = None,
+        address: AddressChange | None = None,
+        provider: str | None = None,
+    ) -> Written:
+        """Change what is given (None: keep; an empty provider clears it)."""
+
         def command(uow: UnitOfWork) -> None:
             site = self._site(uow, organization_id, site_id)
-            site.update(occurred_at=self._clock(), **changes)
+            site.update(name=name, address=address, provider=provider, occurred_at=self._clock())
 
         _, stored = await self._writer(command)
         return Written(site_id, stored)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from cpms.aggregates.errors import Conflict, InvalidValue
 from cpms.aggregates.site import Site
 from cpms.aggregates.station import Station, parse_ocpp_id, station_id
 from cpms.application.base import Commands, Written
+from cpms.application.sites import NewSite
 from cpms.infra.writer import UnitOfWork
 
 
@@ -30,15 +31,15 @@ class StationCommands(Commands):
         self,
         organization_id: str,
         *,
-        ocpp_id: Any,
-        serial_number: Any,
-        site_id: Any = None,
-        site: Any = None,
-        plan: Any = None,
-        connectors: Any = 2,
-        evse_ids: Any = None,
-        password: Any = None,
-        security_profile: Any = None,
+        ocpp_id: str,
+        serial_number: str,
+        site_id: str | None = None,
+        site: NewSite | None = None,
+        plan: str | None = None,
+        connectors: int = 2,
+        evse_ids: Sequence[str] | None = None,
+        password: str | None = None,
+        security_profile: int | None = None,
     ) -> Written:
         """Commission a station on an existing site, or on a new one created with it."""
         if (site_id is None) == (site is None):
@@ -50,18 +51,17 @@ class StationCommands(Commands):
             if uow.find(Station, station_id(ocpp_id)) is not None:
                 raise Conflict(f"a station with ocpp_id {ocpp_id!r} is already commissioned")
             if site is not None:
-                if not isinstance(site, dict):
-                    raise InvalidValue("site must be an object with name, address and provider")
                 new_site = Site.create(
                     organization_id=organization_id,
-                    name=site.get("name"),
-                    address=site.get("address"),
-                    provider=site.get("provider"),
+                    name=site.name,
+                    address=site.address,
+                    provider=site.provider,
                     occurred_at=now,
                 )
                 uow.add(new_site)
                 target_site_id = str(new_site.id)
             else:
+                assert site_id is not None  # exactly one of the two, checked above
                 target_site_id = str(self._site(uow, organization_id, site_id).id)
             station = Station.commission(
                 ocpp_id=ocpp_id,

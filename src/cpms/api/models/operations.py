@@ -1,0 +1,69 @@
+"""For operators and load balancers: the health of each dependency and of each projection."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+from cpms.api.models.common import Instant
+
+
+class ProjectionFailure(Struct):
+    """The event a projection stopped at; the error itself is in the logs and `cpms projections
+    status` (its text may quote another organization's data)."""
+
+    position: int
+    event_type: str
+    error_type: str
+    since: Instant
+    attempts: int
+
+
+class Projection(Struct):
+    name: str
+    version: int
+    position: Annotated[int, Meta(description="the last event of the log it has folded")]
+    head: Annotated[int | None, Meta(description="the log's last event (null: the store is down)")]
+    lag: int | None
+    state: Literal["ok", "failing"]
+    failure: ProjectionFailure | None
+
+
+class ProjectionPage(Struct):
+    items: list[Projection]
+    next_cursor: str | None
+
+
+class Dependency(Struct):
+    status: Literal["up", "down"]
+    since: Instant
+    error: str | None
+
+
+class WriterStats(Struct):
+    """How many commands were stored in how many transactions (the group-commit factor)."""
+
+    batches: int
+    commands: int
+
+
+class Health(Struct):
+    """503 while a dependency is down; "degraded" (still 200) while a projection is failing."""
+
+    status: Literal["ok", "degraded", "unavailable"]
+    unavailable: list[str]
+    failing_projections: list[str]
+    dependencies: dict[str, Dependency]
+    projections: dict[str, Projection]
+    writer: WriterStats
+
+
+class OpenApiDocument(Struct):
+    """The OpenAPI 3.1 document of this API."""
+
+    openapi: str
+    info: dict[str, Any]
+    security: list[dict[str, Any]]
+    paths: dict[str, Any]
+    components: dict[str, Any]
