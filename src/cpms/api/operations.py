@@ -22,7 +22,10 @@ async def health(request: Request, body: None, query: NoQuery) -> Response:
     (still 200) while a projection is stopped at a failing event, naming it. Unauthenticated,
     so it names what fails but keeps the errors themselves for operators."""
     api = services(request)
-    dependencies = {name: state.as_dict() for name, state in api.health.states().items()}
+    dependencies = {
+        name: {"status": "up" if state.up else "down", "since": state.since}
+        for name, state in api.health.states().items()
+    }
     projections: dict[str, Any] = {}
     if api.health.unavailable(VIEW_STORE) is None:
         try:

@@ -141,12 +141,14 @@ class StationCommands(Commands):
         *,
         connector_id: int,
         ocpp_status: str,
-        error_code: str | None,
-        info: str | None,
-        vendor_error_code: str | None,
         occurred_at: datetime | None,
+        error_code: str | None = None,
+        info: str | None = None,
+        vendor_error_code: str | None = None,
         ocpp_connector_id: int | None = None,
     ) -> Written:
+        """A charge point's status as the station reports it (`occurred_at` None: now). The
+        error details are 1.6's; 2.0.1 reports them apart, in NotifyEvent."""
         return await self._on_station(
             ocpp_id,
             lambda s: s.notify_status(

@@ -59,9 +59,6 @@ class CentralSystem201(CentralSystem, ChargePoint):
             self.id,
             connector_id=evse_id,
             ocpp_status=connector_status,
-            error_code=None,
-            info=None,
-            vendor_error_code=None,
             occurred_at=charger_time(timestamp),
             ocpp_connector_id=connector_id,
         )

@@ -72,9 +72,6 @@ class DependencyState:
     since: str
     error: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        return {"status": "up" if self.up else "down", "since": self.since, "error": self.error}
-
 
 Probe = Callable[[], Awaitable[None]]
 

@@ -36,9 +36,10 @@ class ProjectionPage(Struct):
 
 
 class Dependency(Struct):
+    """Why a dependency is down (a database's host and port, say) is for the logs, not here."""
+
     status: Literal["up", "down"]
     since: Instant
-    error: str | None
 
 
 class WriterStats(Struct):
