@@ -23,9 +23,10 @@ from cpms.api.routing import PATH_PARAMETERS
 class ResponseChecker:
     def __init__(self, openapi: Mapping[str, Any]) -> None:
         self.openapi = openapi
-        self.paths = [(_template(path), methods) for path, methods in openapi["paths"].items()]
+        self.paths = [(path, _template(path), methods) for path, methods in openapi["paths"].items()]
         self.error = {"$ref": "#/components/schemas/Error"}
         self.validators: dict[str, Draft202012Validator] = {}
+        self.answered: set[tuple[str, str, int]] = set()  # (method, documented path, status) checked
 
     async def __call__(self, response: httpx.Response) -> None:
         """An httpx response hook: the body is read only when it is JSON, so a streamed CSV
@@ -38,8 +39,10 @@ class ResponseChecker:
         method = response.request.method.lower()
         path = response.request.url.raw_path.decode().partition("?")[0]
         where = f"{method.upper()} {path} answered {response.status_code}"
-        operations = [methods for template, methods in self.paths if template.fullmatch(path)]
-        operation = next((methods[method] for methods in operations if method in methods), None)
+        operations = [(name, methods) for name, template, methods in self.paths if template.fullmatch(path)]
+        documented, operation = next(
+            ((name, methods[method]) for name, methods in operations if method in methods), (None, None)
+        )
         if operation is None:
             expected = 405 if operations else 404
             assert response.status_code == expected, f"{where}: undocumented, and not {expected}"
@@ -55,6 +58,7 @@ class ResponseChecker:
             assert header in response.headers, f"{where}: documented header {header} missing"
         if media_type == "application/json":
             self._validate(content[media_type]["schema"], response.json(), where)
+        self.answered.add((method.upper(), str(documented), response.status_code))
 
     def _resolve(self, item: Mapping[str, Any]) -> Mapping[str, Any]:
         while "$ref" in item:

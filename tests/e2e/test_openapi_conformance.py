@@ -1,0 +1,64 @@
+"""Every operation of the API answers one real request, and every answer is the document's: the
+generated OpenAPI document is fetched from the server, each answer is checked against it, and
+the test fails if an operation (a route added later, say) was left out of the walk."""
+
+from __future__ import annotations
+
+import httpx
+
+from cpms.api.app import OPERATIONS
+from tests.openapi_check import ResponseChecker
+from tests.support import access_group, configure, connected
+
+ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
+NOW = "2026-03-02T08:00:00Z"
+
+
+async def test_every_operation_answers_a_real_request_as_its_document_says(start_node):
+    node = await start_node()
+    _, key = await node.network.create_organization("Conformance")
+    base = f"http://127.0.0.1:{node.http_port}"
+    async with httpx.AsyncClient(base_url=base, timeout=15) as anonymous:
+        served = await anonymous.get("/api/v1/openapi.json")
+    assert served.status_code == 200
+    checker = ResponseChecker(served.json())  # the document as served, not as imported
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=15, event_hooks={"response": [checker]}) as root,
+        httpx.AsyncClient(
+            base_url=f"{base}/api/v1",
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=15,
+            event_hooks={"response": [checker]},
+        ) as api,
+    ):
+        assert (await root.get("/health")).status_code == 200
+        assert (await api.get("/openapi.json")).status_code == 200
+        site = (await api.post("/sites", json={"name": "Depot", "address": ADDRESS})).json()
+        await api.get("/sites")
+        await api.get(f"/sites/{site['id']}")
+        await api.patch(f"/sites/{site['id']}", json={"provider": "EDF"})
+        await api.post("/stations", json={"ocpp_id": "CP-DOC", "serial_number": "SN", "site_id": site["id"]})
+        await api.get("/stations", params={"site_id": site["id"]})
+        await api.get("/stations/CP-DOC")
+        group = await access_group(api, "Staff", {"CAFE01": "Alice", "CAFE02": "Bob"})
+        await api.get("/access-groups")
+        await api.get(f"/access-groups/{group}")
+        await api.delete(f"/access-groups/{group}/cards/CAFE02")
+        await configure(api, "CP-DOC", group)
+        await api.get("/stations/CP-DOC/configuration")
+        async with connected(node, "CP-DOC") as charger:
+            started = await charger.start_transaction(1, "CAFE01", 1000, NOW)
+            await charger.stop(started.transaction_id, 2500, "2026-03-02T09:00:00Z")
+        await api.get(f"/sites/{site['id']}/charge-points")
+        sessions = (await api.get(f"/sites/{site['id']}/sessions")).json()["items"]
+        await api.get(f"/sessions/{sessions[0]['id']}")
+        await api.get(f"/sites/{site['id']}/sessions.csv")
+        await api.get("/projections")
+
+    succeeded = {(method, path) for method, path, status in checker.answered if status < 300}
+    missing = sorted(
+        f"{operation.method} {operation.path}"
+        for operation in OPERATIONS
+        if (operation.method, operation.path) not in succeeded
+    )
+    assert not missing, f"operations this walk left out: {missing}"
