@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 
 from cpms.infra.settings import Database, Settings
 from cpms.node import Node
+from tests.support import api_client, create_site
 
 PG_URL = os.environ.get("CPMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -71,3 +74,21 @@ async def start_node(database_url: str) -> AsyncIterator[StartNode]:
     yield start
     for node in nodes:
         await node.stop()
+
+
+@pytest.fixture
+async def node(start_node: StartNode) -> Node:
+    """A node with every role (a module may define its own, e.g. with TLS)."""
+    return await start_node()
+
+
+@pytest.fixture
+async def api(node: Node) -> AsyncIterator[httpx.AsyncClient]:
+    """An API client of a new organization on `node`, its answers checked against the document."""
+    async with await api_client(node) as client:
+        yield client
+
+
+@pytest.fixture
+async def site(api: httpx.AsyncClient) -> dict[str, Any]:
+    return await create_site(api)

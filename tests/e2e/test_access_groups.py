@@ -15,17 +15,6 @@ from tests.support import api_client, commission, create_site
 DEFAULTS = {"access_group_ids": [], "roaming_enabled": False, "scan2pay_enabled": False}
 
 
-@pytest.fixture
-async def node(start_node):
-    return await start_node()
-
-
-@pytest.fixture
-async def api(node):
-    async with await api_client(node) as client:
-        yield client
-
-
 async def create_group(api: httpx.AsyncClient, name: str = "Staff") -> dict[str, Any]:
     response = await api.post("/access-groups", json={"name": name})
     assert response.status_code == 201, response.text

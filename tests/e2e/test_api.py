@@ -10,17 +10,6 @@ from tests import openapi_check
 from tests.support import ADDRESS, api_client, commission, create_site
 
 
-@pytest.fixture
-async def node(start_node):
-    return await start_node()
-
-
-@pytest.fixture
-async def api(node):
-    async with await api_client(node) as client:
-        yield client
-
-
 def _error(response: httpx.Response, status: int, code: str) -> str:
     assert response.status_code == status, response.text
     body = response.json()

@@ -13,7 +13,7 @@ from ocpp.v16 import call
 from websockets.exceptions import InvalidStatus
 
 from cpms.gateway.guard import CredentialGuard
-from tests.support import api_client, commission, connected, create_site, eventually, settled
+from tests.support import commission, connected, eventually, settled
 
 PASSWORD = "correct-horse-battery"
 MAX_FAILURES = 3
@@ -42,16 +42,6 @@ async def node(start_node):
     node = await start_node(auth_max_failures=MAX_FAILURES, auth_lockout_max=60, auth_remember=600)
     node.gateway.guard = CredentialGuard(node.gateway.guard.policy, clock=lambda: 1000.0)
     return node
-
-
-@pytest.fixture
-async def api(node):
-    return await api_client(node)
-
-
-@pytest.fixture
-async def site(api):
-    return await create_site(api)
 
 
 async def test_guessing_is_limited_while_honest_chargers_are_served(node, api, site):

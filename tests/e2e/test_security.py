@@ -56,16 +56,6 @@ async def node(start_node, pki: Pki):
     return await start_node(tls_cert=pki.cert, tls_key=pki.key, tls_client_ca=pki.ca_pem, ocpp_tls_port=0)
 
 
-@pytest.fixture
-async def api(node):
-    return await api_client(node)
-
-
-@pytest.fixture
-async def site(api):
-    return await create_site(api)
-
-
 def _wss(node, ocpp_id: str) -> str:
     return f"wss://127.0.0.1:{node.ocpp_tls_port}/ocpp/{ocpp_id}"
 
