@@ -8,7 +8,7 @@ import httpx
 
 from cpms.api.app import OPERATIONS
 from tests.openapi_check import ResponseChecker
-from tests.support import access_group, configure, connected
+from tests.support import access_group, configure, connected, settled
 
 ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
 NOW = "2026-03-02T08:00:00Z"
@@ -49,6 +49,7 @@ async def test_every_operation_answers_a_real_request_as_its_document_says(start
         async with connected(node, "CP-DOC") as charger:
             started = await charger.start_transaction(1, "CAFE01", 1000, NOW)
             await charger.stop(started.transaction_id, 2500, "2026-03-02T09:00:00Z")
+        await settled(node)  # a charger's messages are not an API write: nothing waited for them
         await api.get(f"/sites/{site['id']}/charge-points")
         sessions = (await api.get(f"/sites/{site['id']}/sessions")).json()["items"]
         await api.get(f"/sessions/{sessions[0]['id']}")
