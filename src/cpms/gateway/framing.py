@@ -170,13 +170,13 @@ class CentralSystem(OcppFraming):
             try:
                 return await handler(**payload)
             except Exception as error:
-                answer = refusal_for(error)
-                if answer is None:
+                known = refusal_for(error)
+                if known is None:
                     log.error("%s: %s %s failed", self.id, action, call_unique_id, exc_info=error)  # type: ignore[attr-defined]
                     refusal: OCPPError = internal_error(action)
                 else:
-                    refusal = answer.error
-                    if answer.logged:
+                    refusal = known.error
+                    if known.logged:
                         self._log_refusal(call_unique_id, action, refusal)
                 # The package answers with this error's code itself, so spell it for the version here.
                 refusal.code = self._spelled(refusal.code)

@@ -285,14 +285,19 @@ class Writer:
         store did not answer within the deadline)."""
         if self._queue is None:
             raise RuntimeError("writer is not started")
-        reason = self._unavailable()
-        if reason is not None:
-            return Outcome(error=Unavailable(EVENT_STORE, reason))
+        down = self._known_down()
+        if down is not None:
+            return Outcome(error=down)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome[Any]] = loop.create_future()
         self._queue.put_nowait((command, future))
         self._deadlines.append((loop.time() + self._deadline, future))
         return await future
+
+    def _known_down(self) -> Unavailable | None:
+        """The error to answer with at once while the store is known to be down."""
+        reason = self._unavailable()
+        return None if reason is None else Unavailable(EVENT_STORE, reason)
 
     async def _sweep(self) -> None:
         """Answer callers whose deadline passed. One task for all, rather than a timer per
@@ -314,9 +319,9 @@ class Writer:
     async def load(self, aggregate_id: UUID) -> Aggregate | None:
         """An aggregate as stored (None if there is none), read outside any batch: for the few
         reads that decide nothing to write (a handshake, an API key). Same availability rules."""
-        reason = self._unavailable()
-        if reason is not None:
-            raise Unavailable(EVENT_STORE, reason)
+        down = self._known_down()
+        if down is not None:
+            raise down
         try:
             return await asyncio.to_thread(self.store.repository.get, aggregate_id)
         except AggregateNotFoundError:
@@ -354,10 +359,10 @@ class Writer:
             batch = [(command, future) for command, future in batch if not future.done()]
             if not batch:
                 continue  # every caller gave up waiting: run nothing they were not told of
-            reason = self._unavailable()
-            if reason is not None:  # the store went down while these waited behind a batch
+            down = self._known_down()
+            if down is not None:  # the store went down while these waited behind a batch
                 for _, future in batch:
-                    future.set_result(Outcome(error=Unavailable(EVENT_STORE, reason)))
+                    future.set_result(Outcome(error=down))
                 continue
             commands = [command for command, _ in batch]
             try:
