@@ -106,14 +106,5 @@ def write_failure(tx: Tx, projection: Projection, failure: Failure | None) -> No
         )
 
 
-def _track(tx: Tx, projection: Projection, position: int) -> None:
-    tx.execute(
-        "INSERT INTO projection_tracking (name, version, position, updated_at)"
-        " VALUES (?, ?, ?, ?) ON CONFLICT (name, version)"
-        " DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        (projection.name, projection.version, position, now()),
-    )
-
-
 def now() -> str:
     return to_iso(datetime.now(UTC))
