@@ -14,6 +14,11 @@ def to_iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def now_iso() -> str:
+    """This instant, as every instant is stored and served."""
+    return to_iso(datetime.now(UTC))
+
+
 def parse_iso(text: str) -> datetime:
     """Parse ISO 8601 (with `Z` or an offset; naive means UTC) into an aware UTC datetime."""
     moment = datetime.fromisoformat(text.strip().replace("z", "Z").replace("Z", "+00:00"))

@@ -16,7 +16,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,7 @@ import eventsourcing.persistence
 import nats
 import psycopg
 
-from cpms.timestamps import to_iso
+from cpms.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +82,7 @@ class DependencyMonitor:
         self._probes = probes
         self._interval = interval
         self._timeout = timeout
-        now = to_iso_now()
+        now = now_iso()
         self._states = {name: DependencyState(True, now) for name in probes}
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
@@ -161,15 +160,11 @@ class DependencyMonitor:
         previous = self._states[name]
         if previous.up == up and (up or previous.error == error):
             return
-        self._states[name] = DependencyState(up, previous.since if previous.up == up else to_iso_now(), error)
+        self._states[name] = DependencyState(up, previous.since if previous.up == up else now_iso(), error)
         if up and not previous.up:
             log.warning("%s is available again", name.replace("_", " "))
         elif not up and previous.up:
             log.error("%s is unavailable: %s", name.replace("_", " "), error)
-
-
-def to_iso_now() -> str:
-    return to_iso(datetime.now(UTC))
 
 
 # -- probes -----------------------------------------------------------------------------------

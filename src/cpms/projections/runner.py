@@ -26,6 +26,7 @@ from cpms.projections import tracking
 from cpms.projections.base import Projection
 from cpms.projections.store import Tx, ViewStore
 from cpms.projections.tracking import Failure, ProjectionStatus
+from cpms.timestamps import now_iso
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class ProjectionRunner:
             position=notification.id,
             event_type=notification.topic.rpartition(".")[2],
             error=message,
-            since=tracking.now(),
+            since=now_iso(),
         )
 
     def _failed(self, track: _Track, failure: Failure, error: BaseException | None) -> None:

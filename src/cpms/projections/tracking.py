@@ -5,11 +5,10 @@ API-only process waiting for its own write, an operator's `cpms projections stat
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from cpms.projections.base import Projection
 from cpms.projections.store import Tx
-from cpms.timestamps import to_iso
+from cpms.timestamps import now_iso
 
 TRACKING_DDL = """
 CREATE TABLE IF NOT EXISTS projection_tracking (
@@ -82,7 +81,7 @@ def write_position(tx: Tx, projection: Projection, position: int) -> None:
         "INSERT INTO projection_tracking (name, version, position, updated_at)"
         " VALUES (?, ?, ?, ?) ON CONFLICT (name, version)"
         " DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at",
-        (projection.name, projection.version, position, now()),
+        (projection.name, projection.version, position, now_iso()),
     )
 
 
@@ -104,7 +103,3 @@ def write_failure(tx: Tx, projection: Projection, failure: Failure | None) -> No
                 failure.attempts,
             ),
         )
-
-
-def now() -> str:
-    return to_iso(datetime.now(UTC))
