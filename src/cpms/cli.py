@@ -15,7 +15,8 @@ from typing import Any
 
 from cpms.aggregates.errors import DomainError
 from cpms.application import Address
-from cpms.infra.settings import Settings, SettingsError
+from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
+from cpms.infra.startup import StartupError
 from cpms.node import Node
 from cpms.simulator import simulate
 
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, DomainError) as error:
         print(f"cpms: {error}", file=sys.stderr)
         return 2
+    except StartupError as error:
+        print(f"cpms: {error}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 
@@ -41,33 +45,46 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cpms", description="Charge point management system")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    serve = commands.add_parser("serve", help="embedded: gateway, projections and API in one process")
-    serve.add_argument("-v", "--verbose", action="store_true")
-    serve.set_defaults(run=_serve, roles=("gateway", "projector", "api"))
-    for role, text in [
-        ("gateway", "the OCPP gateway alone (distributed topology)"),
-        ("projector", "the projections alone (distributed topology)"),
-        ("api", "the HTTP API alone (distributed topology)"),
+    for name, roles, text in [
+        ("serve", ALL_ROLES, "embedded: OCPP gateway, projections and HTTP API in one process"),
+        ("gateway", frozenset({"gateway"}), "the OCPP gateway alone (distributed topology)"),
+        ("projector", frozenset({"projector"}), "the projections alone (distributed topology)"),
+        ("api", frozenset({"api"}), "the HTTP API alone (distributed topology)"),
     ]:
-        one = commands.add_parser(role, help=text)
-        one.add_argument("-v", "--verbose", action="store_true")
-        one.set_defaults(run=_serve, roles=(role,))
+        role = _command(commands, name, text, roles)
+        role.add_argument("-v", "--verbose", action="store_true", help=VERBOSE)
+        role.set_defaults(run=_serve, roles=tuple(sorted(roles)))
 
-    demo = commands.add_parser("demo", help="serve with a seeded demo organization and simulated chargers")
+    demo = _command(
+        commands,
+        "demo",
+        "serve with a seeded demo organization, site, stations, access group and cards, and simulated"
+        " chargers running transactions; prints the API key and curl lines, and writes them to"
+        " DATA/demo.env for the shell",
+        ALL_ROLES,
+    )
     demo.add_argument("--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)")
+    demo.add_argument("-v", "--verbose", action="store_true", help=VERBOSE)
     demo.set_defaults(run=_demo)
 
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         required=True, metavar="ACTION"
     )
-    create_org = admin.add_parser("create-org", help="create an organization and print its API key")
-    create_org.add_argument("name")
+    create_org = _command(
+        admin, "create-org", "create an organization and print its id and API key as one JSON object", ADMIN
+    )
+    create_org.add_argument("name", help="the organization's name")
     create_org.set_defaults(run=_create_org)
 
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         required=True, metavar="ACTION"
     )
-    status = projections.add_parser("status", help="position and lag of each projection")
+    status = _command(
+        projections,
+        "status",
+        "each projection's position, lag and state; exits 1 when one is stopped at a failing event",
+        ADMIN,
+    )
     status.set_defaults(run=_projections_status)
 
     sim = commands.add_parser("simulate", help="run simulated OCPP 1.6 chargers against a server")
@@ -80,6 +97,21 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--api-url", help="with --api-key: commission the chargers first")
     sim.add_argument("--api-key")
     sim.set_defaults(run=_simulate)
+    return parser
+
+
+VERBOSE = "also log what the node does (INFO); by default only warnings and errors are logged"
+
+
+def _command(commands: Any, name: str, text: str, roles: frozenset[str]) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and which environment variables it reads."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=text,
+        description=text,
+        epilog=environment_help(roles),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     return parser
 
 

@@ -33,6 +33,7 @@ from cpms.infra.health import (
     SqliteProbe,
 )
 from cpms.infra.settings import Settings
+from cpms.infra.startup import bind, listening, prepare_database
 from cpms.infra.writer import Writer
 from cpms.projections.access_groups import AccessGroupsProjection
 from cpms.projections.charge_points import ChargePointsProjection
@@ -88,6 +89,7 @@ class Node:
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock = utc_now) -> Node:
+        prepare_database(settings.database)
         store = open_event_store(settings.database)
         views = open_view_store(settings.database)
         health = DependencyMonitor(_probes(settings))
@@ -115,7 +117,15 @@ class Node:
         """Start the roles asked for; `cpms serve` runs all three in one process.
 
         Projections catch up in the background: a long log, or a projection stopped at a
-        failing event, never holds the gateway or the API back."""
+        failing event, never holds the gateway or the API back. If a role cannot start (a port
+        in use, say), the roles already started are stopped again before the error is raised."""
+        try:
+            await self._start(gateway=gateway, projector=projector, api=api)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self, *, gateway: bool, projector: bool, api: bool) -> None:
         await asyncio.to_thread(self.projections.setup)
         await self.health.start()
         self._started.append("health")
@@ -136,12 +146,14 @@ class Node:
                 verifier=PasswordVerifier(threads=verification_threads()),
                 ssl_context=tls,
             )
+            self._started.append("gateway")  # from here on, stop() closes what it opened
             await self._disconnect_stale_sessions()
-            self.ocpp_port = await self.gateway.start(
-                self.settings.host, self.settings.ocpp_port, tls_port=self.settings.ocpp_tls_port
-            )
-            self.ocpp_tls_port = self.gateway.tls_port
-            self._started.append("gateway")
+            settings = self.settings
+            with listening("OCPP", "CPMS_OCPP_PORT", settings.host, settings.ocpp_port):
+                self.ocpp_port = await self.gateway.start(settings.host, settings.ocpp_port)
+            if self.gateway.serves_tls:
+                with listening("OCPP over TLS", "CPMS_OCPP_TLS_PORT", settings.host, settings.ocpp_tls_port):
+                    self.ocpp_tls_port = await self.gateway.start_tls(settings.host, settings.ocpp_tls_port)
         if api:
             app = create_app(ApiServices(self.network, self.views, self.projections, self.health))
             config = uvicorn.Config(
@@ -152,8 +164,10 @@ class Node:
                 lifespan="off",
                 access_log=False,
             )
+            with listening("HTTP", "CPMS_HTTP_PORT", self.settings.host, self.settings.http_port):
+                sock = bind(self.settings.host, self.settings.http_port)
             self._http = _Uvicorn(config)
-            self._http_task = asyncio.create_task(self._http.serve(), name="cpms-http")
+            self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]), name="cpms-http")
             while not self._http.started:
                 if self._http_task.done():
                     self._http_task.result()  # raises why it could not start

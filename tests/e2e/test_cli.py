@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
+from cpms.infra.settings import VARIABLES, Settings
 from cpms.node import all_projections
 from tests.support import api_client_with
 
 
-def _cpms(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "CPMS_DATABASE_URL": database_url}
+def _cpms(
+    *args: str, database_url: str, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CPMS_DATABASE_URL": database_url, **(extra or {})}
     return subprocess.run(
         [sys.executable, "-m", "cpms.cli", *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -45,3 +52,78 @@ async def test_projections_status_lists_every_projection(database_url, start_nod
     done = await asyncio.to_thread(_cpms, "projections", "status", database_url=database_url)
     assert done.returncode == 0, done.stderr
     assert {line.split()[0] for line in done.stdout.splitlines()} == {p.name for p in all_projections()}
+
+
+def _serve(
+    *env: tuple[str, str], database_url: str, command: str = "serve"
+) -> subprocess.CompletedProcess[str]:
+    """Run a node that must fail to start, with ports that are free unless a test says otherwise."""
+    return _cpms(
+        command, database_url=database_url, extra={"CPMS_OCPP_PORT": "0", "CPMS_HTTP_PORT": "0", **dict(env)}
+    )
+
+
+def _one_clean_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+async def test_a_port_in_use_is_one_line_naming_the_setting(tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = str(taken.getsockname()[1])
+        url = f"sqlite:///{tmp_path}/cpms.sqlite"
+        http = await asyncio.to_thread(_serve, ("CPMS_HTTP_PORT", port), database_url=url)
+        ocpp = await asyncio.to_thread(_serve, ("CPMS_OCPP_PORT", port), database_url=url, command="gateway")
+    assert _one_clean_line(http) == (
+        f"cpms: cannot listen for HTTP on 127.0.0.1:{port}: the port is in use by another process"
+        " (set CPMS_HTTP_PORT)"
+    )
+    assert "CPMS_OCPP_PORT" in _one_clean_line(ocpp)
+
+
+async def test_an_unreachable_postgresql_is_one_line_naming_the_setting():
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))  # bound, never listening: connections are refused
+        port = closed.getsockname()[1]
+        done = await asyncio.to_thread(
+            _serve, database_url=f"postgresql://postgres@127.0.0.1:{port}/test", command="projector"
+        )
+    line = _one_clean_line(done)
+    assert line.startswith(
+        f"cpms: cannot reach PostgreSQL at postgres@127.0.0.1:{port}/test (CPMS_DATABASE_URL)"
+    )
+
+
+async def test_a_data_folder_cpms_cannot_write_is_one_line_naming_the_setting(tmp_path):
+    (tmp_path / "data").write_text("a file where the folder should be")
+    done = await asyncio.to_thread(_serve, database_url=f"sqlite:///{tmp_path}/data/cpms.sqlite")
+    line = _one_clean_line(done)
+    assert "data folder" in line and "CPMS_DATABASE_URL" in line
+
+
+def test_every_command_that_runs_a_node_lists_the_environment_it_reads():
+    for command, expected in [
+        ("serve", {"CPMS_DATABASE_URL", "CPMS_OCPP_PORT", "CPMS_HTTP_PORT", "CPMS_WRITE_TIMEOUT"}),
+        ("gateway", {"CPMS_DATABASE_URL", "CPMS_OCPP_PORT", "CPMS_TLS_CERT", "CPMS_AUTH_REMEMBER"}),
+        ("projector", {"CPMS_DATABASE_URL", "CPMS_NATS_URL"}),
+        ("api", {"CPMS_DATABASE_URL", "CPMS_HTTP_PORT", "CPMS_HOST"}),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "cpms.cli", command, "--help"], capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == 0
+        listed = set(re.findall(r"^  (CPMS_\w+)", done.stdout, re.MULTILINE))
+        assert expected <= listed, (command, listed)
+        if command == "api":
+            assert "CPMS_OCPP_PORT" not in listed  # only what the role reads
+        assert "-v, --verbose  also log" in done.stdout
+
+
+def test_every_variable_the_settings_read_is_documented_in_help_and_readme():
+    read = set(re.findall(r'"(CPMS_\w+)"', inspect.getsource(Settings.from_env)))
+    assert read == {variable.name for variable in VARIABLES}
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert {name for name in read if f"`{name}`" not in readme} == set()

@@ -68,17 +68,24 @@ class OcppGateway:
         self.port: int | None = None
         self.tls_port: int | None = None
 
-    async def start(self, host: str, port: int, *, tls_port: int = 9443) -> int:
-        """Serve plain ws on `port` and, given a TLS context, wss on `tls_port` as well: one
-        handshake for both, which holds each station to its security profile's transport."""
+    @property
+    def serves_tls(self) -> bool:
+        return self._ssl is not None
+
+    async def start(self, host: str, port: int) -> int:
+        """Serve plain ws on `port`; `start_tls` adds wss beside it, with one handshake for
+        both, which holds each station to its security profile's transport."""
         self._server = await self._serve(host, port, None)
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("OCPP gateway listening on %s:%d (ws)", host, self.port)
-        if self._ssl is not None:
-            self._tls_server = await self._serve(host, tls_port, self._ssl)
-            self.tls_port = self._tls_server.sockets[0].getsockname()[1]
-            log.info("OCPP gateway listening on %s:%d (wss)", host, self.tls_port)
         return self.port
+
+    async def start_tls(self, host: str, port: int) -> int:
+        assert self._ssl is not None, "wss needs the gateway's TLS context"
+        self._tls_server = await self._serve(host, port, self._ssl)
+        self.tls_port = self._tls_server.sockets[0].getsockname()[1]
+        log.info("OCPP gateway listening on %s:%d (wss)", host, self.tls_port)
+        return self.tls_port
 
     async def _serve(self, host: str, port: int, tls: ssl.SSLContext | None) -> Server:
         return await serve(

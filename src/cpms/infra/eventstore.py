@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 import orjson
-import psycopg
 from eventsourcing.application import Application
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import Transcoder, Transcoding
@@ -91,13 +90,11 @@ def open_event_store(database: Database) -> EventStore:
 def event_store_env(database: Database) -> dict[str, str]:
     if database.kind == "sqlite":
         assert database.sqlite_path is not None
-        database.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(database.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }
-    ensure_schema(database)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": database.dbname,
@@ -118,10 +115,3 @@ def event_store_env(database: Database) -> dict[str, str]:
         # projections follow the notification log: keep them off.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
     }
-
-
-def ensure_schema(database: Database) -> None:
-    with psycopg.connect(database.conninfo(), autocommit=True) as conn:
-        conn.execute(
-            psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(database.schema))
-        )

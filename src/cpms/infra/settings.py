@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,69 @@ class Database:
             dbname=self.dbname,
             password=self.password or None,
         )
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable cpms reads: what `--help` and the README say about it."""
+
+    name: str
+    default: str
+    meaning: str
+    roles: frozenset[str]  # what reads it: the roles gateway, projector, api, or admin commands
+
+
+ALL_ROLES = frozenset({"gateway", "projector", "api"})
+ADMIN = frozenset({"admin"})  # `cpms admin ...`, `cpms projections status`
+GATEWAY = frozenset({"gateway"})
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "CPMS_DATABASE_URL",
+        DEFAULT_DATABASE_URL,
+        "event store and read models: sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB?schema=NAME",
+        ALL_ROLES | ADMIN,
+    ),
+    Variable("CPMS_NATS_URL", "unset", "NATS JetStream (nats://HOST:4222); /health probes it", ALL_ROLES),
+    Variable(
+        "CPMS_HOST", "127.0.0.1", "interface to bind (0.0.0.0 in containers)", frozenset({"gateway", "api"})
+    ),
+    Variable("CPMS_OCPP_PORT", "9000", "OCPP-J websocket port: ws://HOST:PORT/ocpp/{ocpp_id}", GATEWAY),
+    Variable(
+        "CPMS_OCPP_TLS_PORT", "9443", "OCPP-J over TLS (wss), served when a certificate is set", GATEWAY
+    ),
+    Variable("CPMS_TLS_CERT", "unset", "PEM certificate (chain) of the gateway; with CPMS_TLS_KEY", GATEWAY),
+    Variable("CPMS_TLS_KEY", "unset", "PEM private key of the gateway; with CPMS_TLS_CERT", GATEWAY),
+    Variable("CPMS_TLS_CLIENT_CA", "unset", "PEM of the CAs signing stations' client certificates", GATEWAY),
+    Variable("CPMS_HTTP_PORT", "8000", "HTTP API port: http://HOST:PORT/api/v1", frozenset({"api"})),
+    Variable("CPMS_HEARTBEAT_INTERVAL", "300", "seconds, given to chargers in BootNotification", GATEWAY),
+    Variable("CPMS_NODE_ID", "host name", "names this gateway in StationConnected events", GATEWAY),
+    Variable(
+        "CPMS_WRITE_TIMEOUT",
+        "5",
+        "seconds a write waits for the event store before it is answered with an error (1-120)",
+        frozenset({"gateway", "api"}),
+    ),
+    Variable(
+        "CPMS_AUTH_MAX_FAILURES", "5", "free failed basic-auth attempts per station and address", GATEWAY
+    ),
+    Variable("CPMS_AUTH_LOCKOUT_MAX", "300", "seconds: the longest basic-auth back-off", GATEWAY),
+    Variable("CPMS_AUTH_REMEMBER", "600", "seconds a verified station password is trusted again", GATEWAY),
+)
+
+
+def environment_help(roles: frozenset[str]) -> str:
+    """The variables these roles read, for a command's `--help`."""
+    lines = ["environment (a bad value stops the process with a message naming it):"]
+    for variable in VARIABLES:
+        if variable.roles & roles:
+            text = f"{variable.meaning} [default: {variable.default}]"
+            lines.append(
+                textwrap.fill(
+                    text, width=100, initial_indent=f"  {variable.name:<25}", subsequent_indent=" " * 27
+                )
+            )
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
