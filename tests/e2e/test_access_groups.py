@@ -265,12 +265,15 @@ async def test_unknown_group_ids_are_rejected_by_name_and_nothing_changes(node, 
     await api.put(f"/stations/{ocpp_id}/configuration", json=configured)
     before = await head(node)
     unknown = str(uuid.uuid4())
-    for bad in (unknown, "not-a-group"):
+    for bad, status, code, named in (
+        (unknown, 422, "invalid_value", unknown),
+        ("not-a-group", 400, "bad_request", "access_group_ids[1]"),  # malformed: 422 before issue 9
+    ):
         response = await api.put(
             f"/stations/{ocpp_id}/configuration",
             json={"access_group_ids": [group["id"], bad], "roaming_enabled": False, "scan2pay_enabled": True},
         )
-        assert bad in _error(response, 422, "invalid_value")
+        assert named in _error(response, status, code)
     assert await head(node) == before
     assert (await api.get(f"/stations/{ocpp_id}/configuration")).json() == configured
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import orjson
 import pytest
 
 from cpms.node import all_projections
@@ -104,9 +105,10 @@ async def test_another_organizations_resources_are_not_found(node, api):
             await other.post(
                 "/stations", json={"ocpp_id": "CP-X", "serial_number": "x", "site_id": site["id"]}
             ),
-            404,
-            "not_found",
+            422,  # an id in a body names nothing of the caller's: a broken rule, not a missing resource
+            "invalid_value",
         )
+        _error(await other.get("/stations", params={"site_id": site["id"]}), 422, "invalid_value")
         assert (await other.get("/sites")).json()["items"] == []
         assert (await other.get("/stations")).json()["items"] == []
     assert (await api.get(f"/sites/{site['id']}")).json()["name"] == "Depot"
@@ -158,8 +160,8 @@ async def test_bad_site_input_gets_a_clear_error_and_stores_nothing(api, body, s
         ({"ocpp_id": "CP-1", "serial_number": "x", "connectors": "2"}, 400),  # 422 before issue 8
         ({"ocpp_id": "CP-1", "serial_number": "x", "evse_ids": ["only-one"]}, 422),
         ({"ocpp_id": "CP-1", "serial_number": "x", "password": "short"}, 422),
-        ({"ocpp_id": "CP-1", "serial_number": "x", "site_id": "not-a-uuid"}, 404),
-        ({"ocpp_id": "CP-1", "serial_number": "x", "site_id": "00000000-0000-0000-0000-000000000000"}, 404),
+        ({"ocpp_id": "CP-1", "serial_number": "x", "site_id": "not-a-uuid"}, 400),  # 404 before issue 9
+        ({"ocpp_id": "CP-1", "serial_number": "x", "site_id": "00000000-0000-0000-0000-000000000000"}, 422),
         ({"ocpp_id": "CP-1"}, 400),
     ],
 )
@@ -295,3 +297,43 @@ async def test_projections_report_their_position_and_lag(api, node):
     assert {p["name"] for p in items} == {p.name for p in all_projections()}
     assert {"sites", "charge_points", "stations", "sessions"} <= {p["name"] for p in items}
     assert all(p["lag"] == 0 and p["position"] > 0 for p in items)
+
+
+async def test_an_unknown_site_in_a_filter_is_unprocessable_not_an_empty_list(api):
+    response = await api.get("/stations", params={"site_id": "00000000-0000-0000-0000-000000000000"})
+    assert "site_id" in _error(response, 422, "invalid_value")
+    site = await create_site(api)
+    assert (await api.get("/stations", params={"site_id": site["id"]})).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+async def test_a_body_declared_as_anything_but_json_is_refused_and_stores_nothing(api, content_type):
+    body = orjson.dumps({"name": "Depot", "address": ADDRESS})
+    response = await api.post("/sites", content=body, headers={"Content-Type": content_type})
+    assert content_type in _error(response, 415, "unsupported_media_type")
+    assert (await api.get("/sites")).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    "content_type", [None, "application/json; charset=utf-8", "application/merge-patch+json"]
+)
+async def test_json_is_taken_with_or_without_its_content_type(api, content_type):
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    body = orjson.dumps({"name": "Depot", "address": ADDRESS})
+    response = await api.post("/sites", content=body, headers=headers)
+    assert response.status_code == 201, response.text
+
+
+@pytest.mark.parametrize("country", ["Germany", "XX", "F", "FRA", "12"])
+async def test_a_country_that_is_no_iso_3166_alpha_2_code_is_refused(api, country):
+    response = await api.post("/sites", json={"name": "Depot", "address": {**ADDRESS, "country": country}})
+    assert "ISO 3166-1 alpha-2" in _error(response, 422, "invalid_value")
+    assert (await api.get("/sites")).json()["items"] == []
+
+
+async def test_a_country_code_is_kept_in_capitals(api):
+    site = await create_site(api)
+    response = await api.patch(f"/sites/{site['id']}", json={"address": {"country": "de"}})
+    assert response.json()["address"]["country"] == "DE"

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate, event
+from iso3166 import countries_by_alpha2
 
 from cpms.aggregates.errors import InvalidValue
 
@@ -22,8 +23,11 @@ class Address:
     country: str
 
     def checked(self) -> Address:
-        """The address trimmed, each field non-empty and at most MAX_TEXT_LENGTH characters."""
-        return Address(**{name: _text(value, f"address.{name}") for name, value in self.as_dict().items()})
+        """The address trimmed, each field non-empty and at most MAX_TEXT_LENGTH characters, the
+        country an ISO 3166-1 alpha-2 code (as OCPI and every portal expect), in capitals."""
+        fields = {name: _text(value, f"address.{name}") for name, value in self.as_dict().items()}
+        fields["country"] = _country(fields["country"])
+        return Address(**fields)
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
@@ -113,6 +117,15 @@ def _text(value: str, field: str) -> str:
     if len(value) > MAX_TEXT_LENGTH:
         raise InvalidValue(f"{field} must be at most {MAX_TEXT_LENGTH} characters")
     return value
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if code not in countries_by_alpha2:
+        raise InvalidValue(
+            f"address.country must be an ISO 3166-1 alpha-2 country code such as FR or DE, got {value!r}"
+        )
+    return code
 
 
 def _optional_text(value: str | None, field: str) -> str:

@@ -66,7 +66,7 @@ async def put_configuration(request: Request, body: StationConfiguration, query:
     written = await services(request).network.configure_station(
         org,
         ocpp_id,
-        access_group_ids=body.access_group_ids,
+        access_group_ids=[str(group_id) for group_id in body.access_group_ids],
         roaming_enabled=body.roaming_enabled,
         scan2pay_enabled=body.scan2pay_enabled,
     )

@@ -29,6 +29,7 @@ ERRORS = {
     404: ("NotFound", "no such resource in this organization"),
     409: ("Conflict", "contradicts what is recorded"),
     413: ("PayloadTooLarge", f"a request body over {MAX_BODY_BYTES} bytes"),
+    415: ("UnsupportedMediaType", "a body sent with a Content-Type other than application/json"),
     422: ("Unprocessable", "well-formed but breaks a rule"),
     503: (
         "Unavailable",

@@ -22,7 +22,9 @@ _FIELD = re.compile(r"^Object (?P<kind>missing required|contains unknown) field 
 
 async def body_of(request: Request, model: type[M]) -> M:
     """The request body as `model`: a JSON object with every required field, none unknown, each
-    of its type. Bodies over MAX_BODY_BYTES are refused (413) before they are read whole."""
+    of its type. Bodies over MAX_BODY_BYTES are refused (413) before they are read whole, and
+    bodies declared as anything but JSON (415): no Content-Type at all is taken as JSON."""
+    _json_declared(request)
     body = await _read(request)
     try:
         return msgspec.json.decode(body, type=model)
@@ -49,6 +51,19 @@ def uuid_param(value: str, what: str) -> str:
         return str(UUID(value))
     except ValueError:
         raise ApiError(404, "not_found", f"{what} {value!r} not found") from None
+
+
+def _json_declared(request: Request) -> None:
+    declared = request.headers.get("content-type")
+    if declared is None:
+        return
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"send the body as JSON with Content-Type: application/json, not {media_type or 'empty'}",
+        )
 
 
 async def _read(request: Request) -> bytes:

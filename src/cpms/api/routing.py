@@ -57,8 +57,8 @@ Answer = type[Any] | Csv
 class Operation(Generic[B, Q]):
     """An operation of the API. `responses` are its answers other than errors (a model per
     status); `errors` the statuses its own rules may answer (404, 409, 422), beside those its
-    kind may: 400 (its query string, and its body), 401 and 503 unless `public`, 413 with a
-    body. The endpoint receives the request, then the decoded body (None without one) and
+    kind may: 400 (its query string, and its body), 401 and 503 unless `public`, 413 and 415
+    with a body. The endpoint receives the request, then the decoded body (None without one) and
     query string."""
 
     method: str
@@ -81,7 +81,7 @@ class Operation(Generic[B, Q]):
 
     @property
     def error_statuses(self) -> list[int]:
-        derived = {400} | ({413} if self.body is not None else set())
+        derived = {400} | ({413, 415} if self.body is not None else set())
         derived |= set() if self.public else {401, 503}
         return sorted((derived | self.errors) - set(self.responses))
 

@@ -7,12 +7,13 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cpms.aggregates.errors import InvalidValue
 from cpms.api.context import caught_up, organization, read, read_one, services
 from cpms.api.models.common import NoQuery
 from cpms.api.models.stations import NewStation, Station, StationPage, StationsQuery
 from cpms.api.responses import reply
 from cpms.api.routing import Operation
-from cpms.projections import stations
+from cpms.projections import sites, stations
 
 
 async def commission_station(request: Request, body: NewStation, query: NoQuery) -> Response:
@@ -21,7 +22,7 @@ async def commission_station(request: Request, body: NewStation, query: NoQuery)
         org,
         ocpp_id=body.ocpp_id,
         serial_number=body.serial_number,
-        site_id=body.site_id,
+        site_id=None if body.site_id is None else str(body.site_id),
         site=None if body.site is None else body.site.value(),
         plan=body.plan,
         connectors=body.connectors,
@@ -34,11 +35,14 @@ async def commission_station(request: Request, body: NewStation, query: NoQuery)
 
 
 async def list_stations(request: Request, body: None, query: StationsQuery) -> Response:
+    org = organization(request)
     site_id = None if query.site_id is None else str(query.site_id)
+    if site_id is not None and await read(request, sites.get_site, org, site_id) is None:
+        raise InvalidValue(f"site_id: no site {site_id!r} in this organization")
     items, next_cursor = await read(
         request,
         stations.list_stations,
-        organization(request),
+        org,
         site_id=site_id,
         limit=query.limit,
         cursor=query.cursor,
@@ -65,7 +69,7 @@ ROUTES = (
         body=NewStation,
         query=NoQuery,
         responses={201: Station},
-        errors=frozenset({404, 409, 422}),
+        errors=frozenset({409, 422}),
     ),
     Operation(
         "GET",
@@ -74,6 +78,7 @@ ROUTES = (
         "EVSE controllers, by OCPP identity",
         query=StationsQuery,
         responses={200: StationPage},
+        errors=frozenset({422}),
     ),
     Operation(
         "GET",

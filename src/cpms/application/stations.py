@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from cpms.aggregates.errors import Conflict, InvalidValue
+from cpms.aggregates.errors import Conflict, InvalidValue, NotFound
 from cpms.aggregates.site import Site
 from cpms.aggregates.station import Station, parse_ocpp_id, station_id
 from cpms.application.base import Commands, Written
@@ -62,7 +62,10 @@ class StationCommands(Commands):
                 target_site_id = str(new_site.id)
             else:
                 assert site_id is not None  # exactly one of the two, checked above
-                target_site_id = str(self._site(uow, organization_id, site_id).id)
+                try:
+                    target_site_id = str(self._site(uow, organization_id, site_id).id)
+                except NotFound:  # an id in a body breaks a rule; only one in a path is not found
+                    raise InvalidValue(f"site_id: site {site_id!r} not found") from None
             station = Station.commission(
                 ocpp_id=ocpp_id,
                 organization_id=organization_id,

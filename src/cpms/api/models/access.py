@@ -7,7 +7,7 @@ from typing import Annotated
 from msgspec import UNSET, Struct, UnsetType
 
 from cpms.aggregates import access_group
-from cpms.api.models.common import Instant, Uuid, documented
+from cpms.api.models.common import Instant, Uuid, UuidIn, documented
 from cpms.application.access import MAX_GROUPS_PER_STATION
 
 UID_PATTERN = f"^[!-~]{{1,{access_group.MAX_UID_LENGTH}}}$"
@@ -50,7 +50,7 @@ class StationConfiguration(Struct, forbid_unknown_fields=True):
     """Who may charge at a station; a change gives every field."""
 
     access_group_ids: Annotated[
-        list[Uuid],
+        list[UuidIn],
         documented(
             "groups of this organization whose cards may charge at the station",
             maxItems=MAX_GROUPS_PER_STATION,

@@ -12,6 +12,7 @@ from cpms.api.models.common import Instant, Uuid, documented
 from cpms.application import sites as application
 
 Text = Annotated[str, documented(minLength=1, maxLength=site.MAX_TEXT_LENGTH)]
+Country = Annotated[str, documented("ISO 3166-1 alpha-2 code, e.g. FR (any case)", pattern="^[A-Za-z]{2}$")]
 Provider = Annotated[str | None, documented(maxLength=site.MAX_TEXT_LENGTH)]
 
 
@@ -19,7 +20,7 @@ class Address(Struct, forbid_unknown_fields=True):
     street: Text
     postal_code: Text
     city: Text
-    country: Text
+    country: Country
 
     def value(self) -> site.Address:
         return site.Address(self.street, self.postal_code, self.city, self.country)
@@ -40,7 +41,7 @@ class AddressChange(Struct, forbid_unknown_fields=True):
     street: Text | UnsetType = UNSET
     postal_code: Text | UnsetType = UNSET
     city: Text | UnsetType = UNSET
-    country: Text | UnsetType = UNSET
+    country: Country | UnsetType = UNSET
 
     def value(self) -> site.AddressChange:
         return site.AddressChange(**{k: v for k, v in structs.asdict(self).items() if v is not UNSET})

@@ -8,7 +8,7 @@ from uuid import UUID
 from msgspec import Meta, Struct
 
 from cpms.aggregates import station
-from cpms.api.models.common import Instant, PageQuery, Uuid, documented
+from cpms.api.models.common import Instant, PageQuery, Uuid, UuidIn, documented
 from cpms.api.models.sites import NewSite
 
 SECURITY_PROFILE = (
@@ -24,7 +24,7 @@ class NewStation(Struct, forbid_unknown_fields=True):
 
     ocpp_id: Annotated[str, documented(pattern=station.OCPP_ID_PATTERN.pattern)]
     serial_number: Annotated[str, documented(minLength=1, maxLength=station.MAX_SERIAL_NUMBER_LENGTH)]
-    site_id: Uuid | None = None
+    site_id: UuidIn | None = None
     site: NewSite | None = None
     plan: Annotated[str | None, documented(maxLength=station.MAX_PLAN_LENGTH)] = None
     connectors: Annotated[int, documented(minimum=1, maximum=station.MAX_CONNECTORS)] = 2
@@ -81,4 +81,6 @@ class StationPage(Struct):
 
 
 class StationsQuery(PageQuery):
-    site_id: Annotated[UUID | None, Meta(description="only the stations of this site")] = None
+    site_id: Annotated[
+        UUID | None, Meta(description="only the stations of this site (422 if no site of yours has that id)")
+    ] = None
