@@ -305,3 +305,65 @@ async def test_an_ocpp21_station_is_served_and_unknown_actions_are_answered(worl
             assert [s["transaction_id"] for s in await _sessions(api, site_id)] == ["t21"]
         finally:
             task.cancel()
+
+
+async def test_a_new_transaction_on_an_evse_supersedes_the_one_the_station_left_open(world):
+    node, api, site_id, _ = world
+    async with connected201(node, "CS-201") as cs:
+        await cs.transaction(
+            "Started", "tx-a", at(0), "Authorized", evse_id=1, token="A1B2C3D4", meter_wh=10_000
+        )
+        await cs.transaction("Updated", "tx-a", at(10), "MeterValuePeriodic", meter_wh=12_000)
+        await cs.transaction("Started", "tx-2", at(5), "Authorized", evse_id=2, token="A1B2C3D4", meter_wh=0)
+        # The station lost tx-a and begins tx-b on the same EVSE.
+        await cs.transaction(
+            "Started", "tx-b", at(20), "Authorized", evse_id=1, token="A1B2C3D4", meter_wh=12_500
+        )
+        retried = cs.seq - 1
+        await cs.transaction(
+            "Started",
+            "tx-b",
+            at(20),
+            "Authorized",
+            seq_no=retried,
+            evse_id=1,
+            token="A1B2C3D4",
+            meter_wh=12_500,
+        )
+        # An older transaction of EVSE 1 reported late supersedes nothing: tx-b began after it.
+        await cs.transaction(
+            "Started", "tx-old", at(-60), "Authorized", evse_id=1, token="A1B2C3D4", meter_wh=0
+        )
+        await settled(node)
+
+        listed = {s["transaction_id"]: s for s in await _sessions(api, site_id)}
+        superseded = listed["tx-a"]
+        assert (superseded["state"], superseded["stop_reason"]) == ("Completed", "Superseded")
+        assert (superseded["ended_at"], superseded["meter_stop_wh"]) == (at(20), 12_000)
+        assert superseded["energy_wh"] == 2_000
+        assert {t: listed[t]["state"] for t in ("tx-b", "tx-2", "tx-old")} == dict.fromkeys(
+            ("tx-b", "tx-2", "tx-old"), "Active"
+        )
+        [event] = [
+            e
+            for e in node.store.events.get(session_id("CS-201", "tx-a"))
+            if type(e).__name__ == "TransactionSuperseded"
+        ]
+        assert event.superseded_by == "tx-b"
+
+        # Its Ended report arrives after all: answered as ever, the session ended once.
+        answer = await cs.transaction(
+            "Ended",
+            "tx-a",
+            at(15),
+            "StopAuthorized",
+            token="A1B2C3D4",
+            stopped_reason="Local",
+            meter_wh=12_100,
+        )
+        assert answer.id_token_info["status"] == "Accepted"
+        await settled(node)
+        names = [type(e).__name__ for e in node.store.events.get(session_id("CS-201", "tx-a"))]
+        assert names.count("TransactionSuperseded") == 1 and "TransactionEnded" not in names
+    done = {s["transaction_id"]: s for s in await _sessions(api, site_id)}["tx-a"]
+    assert (done["ended_at"], done["stop_reason"], done["energy_wh"]) == (at(20), "Superseded", 2_000)

@@ -294,3 +294,63 @@ async def test_a_stop_for_an_unknown_transaction_is_accepted_and_records_nothing
         assert result.id_tag_info is None
         await cp.meter(1, 987654, at(0), "10")
         assert node.store.recorder.max_notification_id() == before
+
+
+async def test_a_new_transaction_on_a_connector_supersedes_the_one_the_charger_left_open(world):
+    node, api, site_id, _ = world
+    async with connected(node, "CP-1") as cp:
+        lost = await cp.start_transaction(1, "04A1B2C3", meter_start=1_000, timestamp=at(0))
+        await cp.meter(1, lost.transaction_id, at(10), "3500")
+        beside = await cp.start_transaction(2, "04A1B2C3", meter_start=0, timestamp=at(5))
+        # The charger lost transaction `lost` (a reboot, say) and starts afresh on connector 1.
+        new = await cp.start_transaction(1, "04A1B2C3", meter_start=3_600, timestamp=at(30))
+        retried = await cp.start_transaction(1, "04A1B2C3", meter_start=3_600, timestamp=at(30))
+        assert retried.transaction_id == new.transaction_id  # a retry supersedes nothing, itself least
+        await settled(node)
+
+        listed = {s["transaction_id"]: s for s in await _sessions(api, site_id)}
+        superseded = listed[str(lost.transaction_id)]
+        assert (superseded["state"], superseded["stop_reason"]) == ("Completed", "Superseded")
+        assert superseded["ended_at"] == at(30)  # when the new transaction began
+        assert (superseded["meter_stop_wh"], superseded["energy_wh"]) == (3_500, 2_500)  # its last reading
+        assert superseded["duration_s"] == 30 * 60
+        assert listed[str(new.transaction_id)]["state"] == "Active"
+        assert listed[str(beside.transaction_id)]["state"] == "Active"  # another connector's
+        assert (await api.get(f"/sessions/{superseded['id']}")).json() == superseded
+        lost_id = session_id("CP-1", str(lost.transaction_id))
+        events = list(node.store.events.get(lost_id))
+        assert [type(e).__name__ for e in events] == [
+            "TransactionStarted",
+            "MeterValuesRecorded",
+            "TransactionSuperseded",
+        ]
+        assert events[-1].superseded_by == str(new.transaction_id)
+
+        # The charger finds the lost transaction and stops it late: answered as ever, changing nothing.
+        reading = {"value": "3550", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}
+        late = await cp.stop(
+            lost.transaction_id,
+            3_550,
+            at(25),
+            id_tag="04A1B2C3",
+            reason="PowerLoss",
+            transaction_data=[{"timestamp": at(25), "sampledValue": [reading]}],
+        )
+        assert late.id_tag_info["status"] == "Accepted"
+        await settled(node)
+        assert len(list(node.store.events.get(lost_id))) == len(events)
+        assert (await api.get(f"/sessions/{superseded['id']}")).json() == superseded
+
+        # A session without a reading is superseded at its meter start.
+        await cp.start_transaction(1, "04A1B2C3", meter_start=9_000, timestamp=at(60))
+        await settled(node)
+    listed = {s["transaction_id"]: s for s in await _sessions(api, site_id)}
+    unread = listed[str(new.transaction_id)]
+    assert (unread["state"], unread["ended_at"], unread["stop_reason"]) == ("Completed", at(60), "Superseded")
+    assert (unread["meter_stop_wh"], unread["energy_wh"]) == (3_600, 0)
+    response = await api.get(f"/sites/{site_id}/sessions.csv", params={"state": "Completed"})
+    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
+    assert [(r["session_id"], r["stop_reason"]) for r in rows] == [
+        (unread["id"], "Superseded"),
+        (superseded["id"], "Superseded"),
+    ]

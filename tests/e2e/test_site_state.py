@@ -85,6 +85,33 @@ async def test_site_state_follows_chargers_through_a_charging_day(start_node):
     assert cp_a["last_seen"] is not None
 
 
+async def test_a_site_is_unknown_until_its_connected_stations_report_a_status(start_node):
+    node = await start_node()
+    api = await api_client(node)
+    site = await create_site(api)
+    await commission(api, site["id"], "CP-N", connectors=2)
+
+    async def states() -> tuple[str, str]:
+        overview = (await api.get(f"/sites/{site['id']}")).json()
+        [listed] = [s for s in (await api.get("/sites")).json()["items"] if s["id"] == site["id"]]
+        return overview["state"], listed["state"]
+
+    async with connected(node, "CP-N") as n:
+        await n.boot()
+        await settled(node)
+        # Connected and booted, no StatusNotification yet: nothing is known to be free.
+        assert await states() == ("Unknown", "Unknown")
+        assert (await api.get(f"/sites/{site['id']}")).json()["charge_points"] == {"Unknown": 2}
+
+        await n.status(1, "Charging")
+        await settled(node)
+        assert await states() == ("Available", "Available")  # connector 2 is not known to be in use
+
+        await n.status(2, "Preparing")
+        await settled(node)
+        assert await states() == ("Load", "Load")
+
+
 async def test_connector_zero_describes_the_station_not_a_charge_point(start_node):
     node = await start_node()
     api = await api_client(node)

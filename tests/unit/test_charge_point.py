@@ -107,7 +107,19 @@ def test_one_available_charge_point_makes_the_site_available() -> None:
     assert site_state(stations) is SiteState.AVAILABLE
 
 
+def test_a_site_whose_connected_stations_have_no_status_yet_is_unknown() -> None:
+    """Right after boot: connected, but nothing known to be free or in use."""
+    assert site_state([[S.UNKNOWN, S.UNKNOWN]]) is SiteState.UNKNOWN
+    assert site_state([[S.UNKNOWN], [S.UNKNOWN, S.UNKNOWN]]) is SiteState.UNKNOWN
+
+
+def test_one_known_status_is_enough_for_the_site_to_be_known() -> None:
+    assert site_state([[S.UNKNOWN, S.AVAILABLE]]) is SiteState.AVAILABLE
+    assert site_state([[S.UNKNOWN], [S.FAILED]]) is SiteState.AVAILABLE
+
+
 def test_an_unknown_charge_point_on_a_connected_station_makes_the_site_available() -> None:
+    """Not every charge point is known to be in use, so the site is not under load."""
     stations = [[S.CHARGING, S.UNKNOWN]]
     assert site_state(stations) is SiteState.AVAILABLE
 
@@ -128,5 +140,8 @@ def test_a_site_is_under_load_iff_it_has_a_connected_station_and_every_charge_po
 
 
 @given(stations_strategy)
-def test_a_site_is_unknown_iff_no_station_is_connected(stations: list[list[ChargePointStatus]]) -> None:
-    assert (site_state(stations) is SiteState.UNKNOWN) == (not stations)
+def test_a_site_is_unknown_iff_no_connected_station_has_a_charge_point_of_known_status(
+    stations: list[list[ChargePointStatus]],
+) -> None:
+    known = [status for station in stations for status in station if status is not S.UNKNOWN]
+    assert (site_state(stations) is SiteState.UNKNOWN) == (not known)

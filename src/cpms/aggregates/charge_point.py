@@ -132,12 +132,14 @@ def transaction_phase(charging_phase: str | None, stop_requested: bool, current:
 def site_state(connected_stations: Sequence[Sequence[ChargePointStatus]]) -> SiteState:
     """Derive a site's state from the charge point statuses of each *connected* station.
 
-    Unknown when no station is connected (or none is commissioned); Load when every charge
-    point of every connected station is in use; Available otherwise.
+    Unknown when no station is connected (or none is commissioned), or when no charge point of
+    a connected station has a known status yet (a station that just booted): nothing is known
+    to be free. Load when every charge point of every connected station is in use; Available
+    otherwise.
     """
-    if not connected_stations:
-        return SiteState.UNKNOWN
     statuses = [status for station in connected_stations for status in station]
-    if statuses and all(status in IN_USE for status in statuses):
+    if all(status is ChargePointStatus.UNKNOWN for status in statuses):
+        return SiteState.UNKNOWN
+    if all(status in IN_USE for status in statuses):
         return SiteState.LOAD
     return SiteState.AVAILABLE

@@ -25,6 +25,9 @@ from cpms.aggregates.upcasting import (
 SESSION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:charging-session")
 START_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:start-transaction")
 TRANSACTION_IDS = uuid5(NAMESPACE_URL, "cpms:transaction-ids")
+# The stop reason of a session closed because a newer transaction began on its charge point: no
+# OCPP reason is spelled so, so it never passes for one a charger gave.
+SUPERSEDED = "Superseded"
 
 
 def session_id(ocpp_id: str, transaction_id: str) -> UUID:
@@ -73,6 +76,7 @@ class ChargingSession(Aggregate):
         TransactionStartReported: type[Any]
         ChargingStateChanged: type[Any]
         TransactionEnded: type[Any]
+        TransactionSuperseded: type[Any]
 
     @staticmethod
     def create_id(ocpp_id: str, transaction_id: str) -> UUID:
@@ -328,6 +332,25 @@ class ChargingSession(Aggregate):
     ) -> None:
         self.ended = True
         self._saw(seq_no)
+
+    def supersede(self, by: ChargingSession) -> None:
+        """A newer transaction began on this session's charge point while it was still open: the
+        charger lost this one. It ends when the newer one began, at the register as last read
+        (its start when nothing was read); one already ended is left as it ended."""
+        if self.ended:
+            return
+        self._superseded(
+            superseded_by=by.transaction_id,
+            meter_stop_wh=self.reached_wh,
+            ended_at=by.started_at,
+            stop_reason=SUPERSEDED,
+        )
+
+    @event("TransactionSuperseded")
+    def _superseded(
+        self, superseded_by: str, meter_stop_wh: float, ended_at: datetime, stop_reason: str
+    ) -> None:
+        self.ended = True
 
 
 class StartRequest(Aggregate):

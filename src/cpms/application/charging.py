@@ -16,6 +16,7 @@ from uuid import UUID
 
 from cpms.aggregates.access_group import AccessGroup
 from cpms.aggregates.authorization import Authorization, authorize_card
+from cpms.aggregates.charge_point_transactions import ChargePointTransactions
 from cpms.aggregates.charging_session import (
     TRANSACTION_IDS,
     ChargingSession,
@@ -86,20 +87,20 @@ class ChargingCommands(Commands):
                 return earlier.transaction_id, outcome_of(Authorization.from_dict(session.authorization))
             authorization = self._authorization(uow, station, token)
             transaction_id = self._next_transaction_id(uow)
-            uow.add(
-                ChargingSession.start(
-                    ocpp_id=ocpp_id,
-                    transaction_id=transaction_id,
-                    organization_id=station.organization_id,
-                    site_id=station.site_id,
-                    connector_id=connector_id,
-                    evse_id=station.evse_id(connector_id),
-                    meter_start_wh=meter_start_wh,
-                    started_at=started_at,
-                    authorization=authorization.as_dict(),
-                )
+            session = ChargingSession.start(
+                ocpp_id=ocpp_id,
+                transaction_id=transaction_id,
+                organization_id=station.organization_id,
+                site_id=station.site_id,
+                connector_id=connector_id,
+                evse_id=station.evse_id(connector_id),
+                meter_start_wh=meter_start_wh,
+                started_at=started_at,
+                authorization=authorization.as_dict(),
             )
+            uow.add(session)
             uow.add(StartRequest(key=start_key, ocpp_id=ocpp_id, transaction_id=transaction_id))
+            self._begin_on_charge_point(uow, session)
             return transaction_id, outcome_of(authorization)
 
         (transaction_id, outcome), _ = await self._writer(command)
@@ -144,7 +145,8 @@ class ChargingCommands(Commands):
 
         def command(uow: UnitOfWork) -> AuthorizationOutcome | None:
             session = self._session(uow, ocpp_id, transaction_id)
-            session.record_readings(samples)
+            if not session.ended:  # a retried stop, or a late one of a superseded session, adds nothing
+                session.record_readings(samples)
             session.end(meter_stop_wh=meter_stop_wh, ended_at=ended_at, stop_reason=stop_reason, token=token)
             if token is None:
                 return None
@@ -166,17 +168,17 @@ class ChargingCommands(Commands):
             authorization = self._authorization(uow, station, report.token) if report.token else None
             session = uow.find(ChargingSession, session_id(ocpp_id, report.transaction_id))
             if session is None:
-                uow.add(
-                    ChargingSession.open(
-                        report,
-                        ocpp_id=ocpp_id,
-                        organization_id=station.organization_id,
-                        site_id=station.site_id,
-                        evse_id=station.evse_id(report.connector_id or 0),
-                        authorization=authorization,
-                        ocpp_version=ocpp_version,
-                    )
+                session = ChargingSession.open(
+                    report,
+                    ocpp_id=ocpp_id,
+                    organization_id=station.organization_id,
+                    site_id=station.site_id,
+                    evse_id=station.evse_id(report.connector_id or 0),
+                    authorization=authorization,
+                    ocpp_version=ocpp_version,
                 )
+                uow.add(session)
+                self._begin_on_charge_point(uow, session)
             else:
                 session.follow(report, authorization)
             return None if authorization is None else outcome_of(authorization)
@@ -185,6 +187,22 @@ class ChargingCommands(Commands):
         return outcome
 
     # -- helpers -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _begin_on_charge_point(uow: UnitOfWork, session: ChargingSession) -> None:
+        """A transaction opening on a charge point supersedes the one the charger left open
+        there, in the same write as its own start."""
+        if session.connector_id < 1:
+            return  # a station-numbered transaction whose reports have not named its EVSE yet
+        key = ChargePointTransactions.create_id(session.ocpp_id, session.connector_id)
+        charge_point = uow.find(ChargePointTransactions, key)
+        if charge_point is None:
+            charge_point = ChargePointTransactions(ocpp_id=session.ocpp_id, connector_id=session.connector_id)
+            uow.add(charge_point)
+        latest = None
+        if charge_point.latest is not None:
+            latest = uow.find(ChargingSession, session_id(session.ocpp_id, charge_point.latest))
+        charge_point.begin(session, latest)
 
     @staticmethod
     def _station(uow: UnitOfWork, ocpp_id: str) -> Station:

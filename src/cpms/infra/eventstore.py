@@ -11,6 +11,7 @@ from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import Transcoder, Transcoding
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 
+from cpms.aggregates.charge_point_transactions import ChargePointTransactions
 from cpms.aggregates.station import Station
 from cpms.infra.settings import Database
 
@@ -63,9 +64,13 @@ class EventStore(Application):
     """All cpms aggregates in one application sequence, so projections follow one log."""
 
     name = "cpms"
-    # Stations hear from their charger all day: a snapshot every so often keeps loading one
-    # (after a restart, on another node) short. The writer keeps its own cache of hot ones.
-    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {Station: 200}
+    # Stations hear from their charger all day, and a charge point gains an event with every
+    # transaction: a snapshot every so often keeps loading one (after a restart, on another node)
+    # short. The writer keeps its own cache of hot ones.
+    snapshotting_intervals: ClassVar[dict[type[MutableOrImmutableAggregate[Any]], int]] = {
+        Station: 200,
+        ChargePointTransactions: 200,
+    }
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()

@@ -36,6 +36,7 @@ class SessionsProjection(Projection):
         ChargingSession.TransactionStartReported,
         ChargingSession.MeterValuesRecorded,
         ChargingSession.TransactionEnded,
+        ChargingSession.TransactionSuperseded,
     )
 
     def create_tables(self, tx: Tx) -> None:
@@ -121,7 +122,7 @@ class SessionsProjection(Projection):
                         " WHERE id = ? AND (first_register_at IS NULL OR first_register_at > ?)",
                         (wh, at, session, at),
                     )
-            case ChargingSession.TransactionEnded():
+            case ChargingSession.TransactionEnded() | ChargingSession.TransactionSuperseded():
                 tx.execute(
                     "UPDATE sessions_v2 SET state = 'Completed', ended_at = ?, meter_stop_wh = ?,"
                     " stop_reason = ? WHERE id = ?",

@@ -86,7 +86,13 @@ class Session(Struct):
     meter_stop_wh: float | None
     energy_wh: Annotated[float, Meta(description="so far, while Active")]
     duration_s: Annotated[int, Meta(description="so far, while Active")]
-    stop_reason: str | None
+    stop_reason: Annotated[
+        str | None,
+        Meta(
+            description="the charger's reason (OCPP), or Superseded: a newer transaction began on the"
+            " charge point while this one was open, and closed it at its last reading"
+        ),
+    ]
     authorization: SessionAuthorization
 
 
