@@ -6,18 +6,17 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 from cpms.aggregates.errors import DomainError
-from cpms.application import Address
+from cpms.demo import run_demo
 from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
 from cpms.infra.startup import StartupError
 from cpms.node import Node
+from cpms.process import until_signalled
 from cpms.simulator import simulate
 
 
@@ -128,7 +127,7 @@ async def _serve(args: argparse.Namespace) -> None:
     if node.http_port is not None:
         print(f"  HTTP API:     http://{settings.host}:{node.http_port}/api/v1", flush=True)
     try:
-        await _until_signalled()
+        await until_signalled()
     finally:
         await node.stop()
 
@@ -180,75 +179,7 @@ async def _simulate(args: argparse.Namespace) -> None:
 
 
 async def _demo(args: argparse.Namespace) -> None:
-    settings = Settings.from_env()
-    node = Node.build(settings)
-    await node.start()
-    try:
-        demo = await _seed_demo(node, _demo_file(settings))
-        base = f"http://127.0.0.1:{node.http_port}/api/v1"
-        auth = f"-H 'Authorization: Bearer {demo['api_key']}'"
-        print(
-            "\ncpms demo is running (embedded, SQLite under ./data).\n"
-            f"  API key:   {demo['api_key']}\n"
-            f"  site:      curl -s {auth} {base}/sites/{demo['site_id']}\n"
-            f"  sheet:     curl -s {auth} {base}/sites/{demo['site_id']}/charge-points\n"
-            f"  stations:  curl -s {auth} {base}/stations\n"
-            f"  chargers:  ws://127.0.0.1:{node.ocpp_port}/ocpp/{{{', '.join(demo['ocpp_ids'])}}}\n"
-            "Simulated chargers are plugging in and out; press Ctrl-C to stop.\n",
-            flush=True,
-        )
-        chargers = asyncio.create_task(
-            simulate(
-                f"ws://127.0.0.1:{node.ocpp_port}/ocpp",
-                demo["ocpp_ids"],
-                pause=3.0,
-                duration=args.duration or 10**9,
-                report_every=60.0,
-            )
-        )
-        stop = asyncio.create_task(_until_signalled())
-        await asyncio.wait([chargers, stop], return_when=asyncio.FIRST_COMPLETED)
-        for task in (chargers, stop):
-            task.cancel()
-    finally:
-        await node.stop()
-
-
-def _demo_file(settings: Settings) -> Path:
-    base = settings.database.sqlite_path.parent if settings.database.sqlite_path else Path("data")
-    return base / "demo.json"
-
-
-async def _seed_demo(node: Node, path: Path) -> dict[str, Any]:
-    """Seed once; later runs reuse the organization, site and stations the file names."""
-    if path.exists():
-        demo = json.loads(path.read_text())
-        if await node.network.authenticate(demo["api_key"]) is not None:
-            return demo  # type: ignore[no-any-return]
-    network = node.network
-    organization_id, api_key = await network.create_organization("Demo Charging Co")
-    site = await network.create_site(
-        organization_id,
-        name="Demo site",
-        address=Address(street="1 Rue de la Paix", postal_code="75002", city="Paris", country="FR"),
-        provider="Demo Energy",
-    )
-    ocpp_ids = ["DEMO-0001", "DEMO-0002"]
-    for n, ocpp_id in enumerate(ocpp_ids, start=1):
-        written = await network.commission_station(
-            organization_id,
-            ocpp_id=ocpp_id,
-            serial_number=f"SN-DEMO-{n:04d}",
-            site_id=site.id,
-            plan="Business",
-            connectors=2,
-            evse_ids=[f"FR*CPM*E{n:07d}*1", f"FR*CPM*E{n:07d}*2"],
-        )
-        await node.projections.wait_for(written.position)
-    demo = {"api_key": api_key, "organization_id": organization_id, "site_id": site.id, "ocpp_ids": ocpp_ids}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(demo, indent=2))
-    return demo
+    await run_demo(Settings.from_env(), args.duration)
 
 
 def _commission(api_url: str, api_key: str, ocpp_ids: list[str], connectors: int) -> None:
@@ -297,18 +228,6 @@ def _post(api_url: str, api_key: str, path: str, body: dict[str, Any], ok_confli
         if ok_conflict and error.code == 409:
             return None
         raise SystemExit(f"{path}: HTTP {error.code}: {error.read().decode()}") from None
-
-
-async def _until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(sig)
 
 
 if __name__ == "__main__":
