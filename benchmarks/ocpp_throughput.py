@@ -28,7 +28,7 @@ import uuid
 import psycopg
 
 from cpms.infra.settings import Database
-from cpms.simulator import simulate
+from cpms.simulation import simulate
 
 PG_URL = os.environ.get("CPMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

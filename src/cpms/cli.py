@@ -17,7 +17,7 @@ from cpms.aggregates.errors import DomainError
 from cpms.application import Address
 from cpms.infra.settings import Settings, SettingsError
 from cpms.node import Node
-from cpms.simulator import simulate
+from cpms.simulation import simulate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,7 +143,7 @@ async def _simulate(args: argparse.Namespace) -> None:
     stats = await simulate(
         args.url, ocpp_ids, connectors=args.connectors, pause=args.pause, duration=args.duration
     )
-    if stats.connected == 0:
+    if stats.ever_connected == 0:
         raise SystemExit("no charger could connect (are they commissioned? see --api-key)")
 
 
