@@ -29,6 +29,7 @@ import psycopg
 
 from cpms.infra.settings import Database
 from cpms.simulation import simulate
+from cpms.simulation.commissioning import Api, commission
 
 PG_URL = os.environ.get("CPMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -71,9 +72,7 @@ def run(backend: str, chargers: int, duration: float, connectors: int, server_sr
     try:
         wait_for_http(f"http://127.0.0.1:{http}/health")
         ids = [f"BENCH-{n:05d}" for n in range(1, chargers + 1)]
-        from cpms.cli import _commission
-
-        _commission(f"http://127.0.0.1:{http}/api/v1", api_key, ids, connectors)
+        commission(Api(f"http://127.0.0.1:{http}", api_key), ids, connectors=connectors)
         print(
             f"backend={backend} chargers={chargers} connectors={connectors} duration={duration}s "
             f"cores={os.cpu_count()} server={server_src or 'this checkout'}",

@@ -4,6 +4,9 @@ connect over wss with their passwords, and stations commissioned once, completel
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from itertools import pairwise
@@ -245,6 +248,29 @@ class TestOverTls:
             {"TLS certificate not trusted": 1},
         )
 
+    async def test_the_command_commissions_profile_2_stations_and_runs_them_over_wss(
+        self, node: Node, organization: Any, pki: Pki, tmp_path: Any
+    ) -> None:
+        api_key, api = organization
+        secret = tmp_path / "password"
+        secret.write_text(PASSWORD + "\n")
+        common = [
+            "simulate",
+            "--chargers=2",
+            "--duration=1",
+            f"--url=wss://127.0.0.1:{node.ocpp_tls_port}/ocpp",
+            f"--api-url=http://127.0.0.1:{node.http_port}/api/v1",
+            f"--api-key={api_key}",
+        ]
+        refused = await asyncio.to_thread(_cpms, *common)  # no password: no profile fits wss
+        assert refused.returncode != 0 and "give --password" in refused.stderr
+        assert await _all(api, "/stations") == []
+
+        done = await asyncio.to_thread(_cpms, *common, f"--password-file={secret}", f"--ca-file={pki.ca_pem}")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines()[-1].startswith("summary: 2/2 chargers connected;")
+        assert {s["security_profile"] for s in await _all(api, "/stations")} == {2}
+
 
 async def test_two_runs_commission_one_site_one_group_and_complete_stations(
     node: Node, organization: Any
@@ -291,3 +317,48 @@ async def test_a_site_given_by_id_is_used(node: Node, organization: Any) -> None
     done = await _commission(node, api_key, ["SIM-0001"], site_id=site["id"])
     assert (done.site_id, done.site_created) == (site["id"], False)
     assert [s["name"] for s in await _all(api, "/sites")] == ["Depot"]
+
+
+def _cpms(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "cpms.cli", *args],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_the_command_commissions_with_the_base_url_and_prints_its_summary(
+    node: Node, organization: Any
+) -> None:
+    api_key, api = organization
+    done = await asyncio.to_thread(
+        _cpms,
+        "simulate",
+        "--chargers=2",
+        "--cards=2",
+        "--pause=0.1",
+        "--duration=2",
+        "--report-every=1",
+        f"--url=ws://127.0.0.1:{node.ocpp_port}/ocpp",
+        f"--api-url=http://127.0.0.1:{node.http_port}",
+        f"--api-key={api_key}",
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(f"site {SITE_NAME!r}") and "2 stations commissioned" in lines[0]
+    assert any("msg/s acked" in line for line in lines[1:-1])  # progress
+    assert lines[-1].startswith("summary: 2/2 chargers connected;")
+    assert "latency p50" in lines[-1] and "transactions" in lines[-1] and "0 calls failed" in lines[-1]
+    assert len(await _all(api, "/stations")) == 2
+
+
+async def test_an_api_url_that_is_not_the_api_is_a_one_line_error(node: Node, organization: Any) -> None:
+    api_key, _ = organization
+    for url in (f"http://127.0.0.1:{node.ocpp_port}", f"http://127.0.0.1:{node.http_port}/elsewhere"):
+        done = await asyncio.to_thread(_cpms, "simulate", f"--api-url={url}", f"--api-key={api_key}")
+        assert done.returncode != 0
+        assert "Traceback" not in done.stderr
+        [line] = done.stderr.splitlines()
+        assert "expected" in line and "http://HOST:PORT or http://HOST:PORT/api/v1" in line

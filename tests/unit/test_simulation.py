@@ -1,13 +1,15 @@
-"""The simulator's own rules: its latency figures, its cards, the identities it commissions and the
-API URLs it accepts."""
+"""The simulator's own rules: its latency figures, its cards, the identities it commissions, the API
+URLs it accepts and a help that says every default."""
 
 from __future__ import annotations
 
+import argparse
 import re
 
 import pytest
 
 from cpms.aggregates import station
+from cpms.simulation import cli
 from cpms.simulation.charger import Cards
 from cpms.simulation.commissioning import ApiError, api_base, card_uids, evse_ids
 from cpms.simulation.stats import Latencies, Stats
@@ -87,3 +89,19 @@ def test_an_api_behind_a_path_keeps_it() -> None:
 def test_another_url_is_refused_saying_what_is_expected(url: str) -> None:
     with pytest.raises(ApiError, match="expected http://HOST:PORT or http://HOST:PORT/api/v1"):
         api_base(url)
+
+
+def test_every_flag_has_help_showing_its_default() -> None:
+    commands = argparse.ArgumentParser(prog="cpms").add_subparsers()
+    cli.add_parser(commands)
+    simulate = commands.choices["simulate"]
+    text = simulate.format_help()
+    # Each flag's entry: its line and the help lines indented under it, on one line.
+    entries = [" ".join(entry.split()) for entry in re.split(r"\n(?=  -)|\n\n", text)]
+    flags = [a for a in simulate._actions if a.option_strings and a.dest != "help"]
+    assert len(flags) >= 20
+    for action in flags:
+        [entry] = [e for e in entries if e.startswith(action.option_strings[0] + " ")]
+        assert action.help, action.option_strings
+        assert entry.endswith(f"(default: {action.default})"), entry
+    assert "progress line" in text and "summary" in text
