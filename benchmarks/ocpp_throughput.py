@@ -28,7 +28,8 @@ import uuid
 import psycopg
 
 from cpms.infra.settings import Database
-from cpms.simulator import simulate
+from cpms.simulation import simulate
+from cpms.simulation.commissioning import Api, card_uids, commission
 
 PG_URL = os.environ.get("CPMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -58,7 +59,9 @@ def wait_for_http(url: str, timeout: float = 30) -> None:
             time.sleep(0.1)
 
 
-def run(backend: str, chargers: int, duration: float, connectors: int, server_src: str | None) -> None:
+def run(
+    backend: str, chargers: int, duration: float, connectors: int, server_src: str | None, cards: int
+) -> None:
     workdir = tempfile.mkdtemp(prefix="cpms-bench-")
     schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
     url = f"sqlite:///{workdir}/cpms.sqlite" if backend == "sqlite" else f"{PG_URL}?schema={schema}"
@@ -71,12 +74,11 @@ def run(backend: str, chargers: int, duration: float, connectors: int, server_sr
     try:
         wait_for_http(f"http://127.0.0.1:{http}/health")
         ids = [f"BENCH-{n:05d}" for n in range(1, chargers + 1)]
-        from cpms.cli import _commission
-
-        _commission(f"http://127.0.0.1:{http}/api/v1", api_key, ids, connectors)
+        id_tags = card_uids(cards)
+        commission(Api(f"http://127.0.0.1:{http}", api_key), ids, connectors=connectors, id_tags=id_tags)
         print(
-            f"backend={backend} chargers={chargers} connectors={connectors} duration={duration}s "
-            f"cores={os.cpu_count()} server={server_src or 'this checkout'}",
+            f"backend={backend} chargers={chargers} connectors={connectors} cards={cards}"
+            f" duration={duration}s cores={os.cpu_count()} server={server_src or 'this checkout'}",
             flush=True,
         )
         stats = asyncio.run(
@@ -87,6 +89,8 @@ def run(backend: str, chargers: int, duration: float, connectors: int, server_sr
                 pause=0.0,
                 duration=duration,
                 report_every=5.0,
+                id_tags=id_tags,
+                unknown_tag_share=0.0,
             )
         )
         health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{http}/health").read())
@@ -96,6 +100,8 @@ def run(backend: str, chargers: int, duration: float, connectors: int, server_sr
             f"= {writer['commands'] / max(writer['batches'], 1):.1f} per commit",
             flush=True,
         )
+        if cards:
+            print(f"transactions: {stats.started} started, {stats.completed} completed", flush=True)
         if stats.failed:
             print(f"WARNING: {stats.failed} calls failed")
     finally:
@@ -115,8 +121,15 @@ def main() -> None:
     parser.add_argument("--connectors", type=int, default=2)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--server-src", help="run `cpms serve` from this src directory instead")
+    parser.add_argument(
+        "--cards",
+        type=int,
+        default=0,
+        help="with N > 0, every connector runs transactions (Authorize, Start, MeterValues, Stop) with"
+        " N cards granted at the stations; 0 (default): boots and status notifications only",
+    )
     args = parser.parse_args()
-    run(args.backend, args.chargers, args.duration, args.connectors, args.server_src)
+    run(args.backend, args.chargers, args.duration, args.connectors, args.server_src, args.cards)
 
 
 if __name__ == "__main__":

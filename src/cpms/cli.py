@@ -7,8 +7,6 @@ import asyncio
 import json
 import logging
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 
 from cpms.aggregates.errors import DomainError
@@ -17,7 +15,7 @@ from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, envir
 from cpms.infra.startup import StartupError
 from cpms.node import Node
 from cpms.process import until_signalled
-from cpms.simulator import simulate
+from cpms.simulation import cli as simulation_cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,16 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(run=_projections_status)
 
-    sim = commands.add_parser("simulate", help="run simulated OCPP 1.6 chargers against a server")
-    sim.add_argument("--chargers", type=int, default=10)
-    sim.add_argument("--url", default="ws://127.0.0.1:9000/ocpp", help="the gateway's /ocpp URL")
-    sim.add_argument("--prefix", default="SIM", help="stations are PREFIX-0001, PREFIX-0002, ...")
-    sim.add_argument("--connectors", type=int, default=2)
-    sim.add_argument("--pause", type=float, default=2.0, help="seconds between a charger's messages")
-    sim.add_argument("--duration", type=float, default=60.0)
-    sim.add_argument("--api-url", help="with --api-key: commission the chargers first")
-    sim.add_argument("--api-key")
-    sim.set_defaults(run=_simulate)
+    simulation_cli.add_parser(commands)
     return parser
 
 
@@ -167,67 +156,8 @@ async def _projections_status(args: argparse.Namespace) -> int:
     return 1 if any(status.failure is not None for status in statuses) else 0
 
 
-async def _simulate(args: argparse.Namespace) -> None:
-    ocpp_ids = [f"{args.prefix}-{n:04d}" for n in range(1, args.chargers + 1)]
-    if args.api_url and args.api_key:
-        await asyncio.to_thread(_commission, args.api_url, args.api_key, ocpp_ids, args.connectors)
-    stats = await simulate(
-        args.url, ocpp_ids, connectors=args.connectors, pause=args.pause, duration=args.duration
-    )
-    if stats.connected == 0:
-        raise SystemExit("no charger could connect (are they commissioned? see --api-key)")
-
-
 async def _demo(args: argparse.Namespace) -> None:
     await run_demo(Settings.from_env(), args.duration)
-
-
-def _commission(api_url: str, api_key: str, ocpp_ids: list[str], connectors: int) -> None:
-    """Commission simulated stations through the public API (409 means already there)."""
-    site = _post(
-        api_url,
-        api_key,
-        "/sites",
-        {
-            "name": "Simulation site",
-            "address": {
-                "street": "1 Test Street",
-                "postal_code": "00000",
-                "city": "Simcity",
-                "country": "FR",
-            },
-            "provider": "Simulated",
-        },
-    )
-    for ocpp_id in ocpp_ids:
-        _post(
-            api_url,
-            api_key,
-            "/stations",
-            {
-                "ocpp_id": ocpp_id,
-                "serial_number": f"SN-{ocpp_id}",
-                "site_id": site["id"],
-                "connectors": connectors,
-            },
-            ok_conflict=True,
-        )
-
-
-def _post(api_url: str, api_key: str, path: str, body: dict[str, Any], ok_conflict: bool = False) -> Any:
-    request = urllib.request.Request(
-        api_url.rstrip("/") + path,
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        if ok_conflict and error.code == 409:
-            return None
-        raise SystemExit(f"{path}: HTTP {error.code}: {error.read().decode()}") from None
 
 
 if __name__ == "__main__":

@@ -15,8 +15,8 @@ from pathlib import Path
 from cpms.application import Address
 from cpms.infra.settings import Settings
 from cpms.node import Node
-from cpms.process import until_signalled
-from cpms.simulator import simulate
+from cpms.process import stopped_by_signals
+from cpms.simulation import simulate
 
 STATIONS = ("DEMO-0001", "DEMO-0002")
 CONNECTORS = 2
@@ -45,8 +45,8 @@ async def run_demo(settings: Settings, duration: float | None) -> None:
         ocpp = f"ws://127.0.0.1:{node.ocpp_port}/ocpp"
         env_file = write_env(folder / "demo.env", demo, api)
         print(_banner(demo, api, ocpp, env_file), flush=True)
-        chargers = asyncio.create_task(
-            simulate(
+        with stopped_by_signals(asyncio.Event()) as stop:
+            await simulate(
                 ocpp,
                 demo.ocpp_ids,
                 connectors=CONNECTORS,
@@ -55,12 +55,8 @@ async def run_demo(settings: Settings, duration: float | None) -> None:
                 report_every=60.0,
                 id_tags=list(CARDS),
                 unknown_tag_share=UNKNOWN_CARD_SHARE,
+                stop=stop,
             )
-        )
-        stop = asyncio.create_task(until_signalled())
-        await asyncio.wait([chargers, stop], return_when=asyncio.FIRST_COMPLETED)
-        for task in (chargers, stop):
-            task.cancel()
     finally:
         await node.stop()
 

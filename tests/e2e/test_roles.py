@@ -42,7 +42,9 @@ async def test_each_role_runs_alone_and_together_they_serve_the_portal(roles):
         async def caught_up_as_the_projector_says() -> None:
             items = (await api.get("/projections")).json()["items"]
             folded = {item["name"]: item["position"] for item in items}
-            assert folded == {status.name: status.position for status in roles["projector"].projections.status()}
+            assert folded == {
+                status.name: status.position for status in roles["projector"].projections.status()
+            }
             assert {item["lag"] for item in items} == {0}
 
         # The API process folds nothing: it reads where the projector committed each position.

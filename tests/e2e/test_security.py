@@ -5,49 +5,21 @@ from __future__ import annotations
 
 import base64
 import ssl
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import trustme
 import websockets
 from websockets.exceptions import InvalidMessage, InvalidStatus
 
+from tests.pki import Pki
 from tests.support import api_client, commission, connected, create_site, settled
 
 PASSWORD = "correct-horse-battery"
 
 
-@dataclass(frozen=True)
-class Pki:
-    """A test CA, the gateway's certificate for 127.0.0.1, and station certificates by CN."""
-
-    ca: trustme.CA
-    cert: Path
-    key: Path
-    ca_pem: Path
-
-    def client(self, common_name: str | None = None) -> ssl.SSLContext:
-        """A station's TLS context trusting the test CA, with a client certificate if CN given."""
-        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
-        self.ca.configure_trust(context)
-        if common_name is not None:
-            self.ca.issue_cert(common_name=common_name).configure_cert(context)
-        return context
-
-
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    directory = tmp_path_factory.mktemp("pki")
-    ca = trustme.CA()
-    server = ca.issue_cert("127.0.0.1")
-    pki = Pki(ca, directory / "server.pem", directory / "server.key", directory / "ca.pem")
-    server.cert_chain_pems[0].write_to_path(str(pki.cert))
-    for pem in server.cert_chain_pems[1:]:
-        pem.write_to_path(str(pki.cert), append=True)
-    server.private_key_pem.write_to_path(str(pki.key))
-    ca.cert_pem.write_to_path(str(pki.ca_pem))
-    return pki
+    return Pki.issue(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture
