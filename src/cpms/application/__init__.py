@@ -13,12 +13,15 @@ from cpms.application.access import AccessCommands
 from cpms.application.base import Clock, Written, utc_now
 from cpms.application.charging import AuthorizationOutcome, ChargingCommands
 from cpms.application.organizations import OrganizationCommands
+from cpms.application.roaming import RoamingCommands
 from cpms.application.sites import NewSite, SiteCommands
 from cpms.application.stations import StationAccess, StationCommands
 from cpms.infra.writer import Writer
 
 
-class ChargingNetwork(OrganizationCommands, SiteCommands, StationCommands, AccessCommands, ChargingCommands):
+class ChargingNetwork(
+    OrganizationCommands, SiteCommands, StationCommands, AccessCommands, ChargingCommands, RoamingCommands
+):
     """Every command of cpms, one facade for the transports."""
 
     def __init__(self, writer: Writer, clock: Clock = utc_now) -> None:
