@@ -37,6 +37,7 @@ from cpms.infra.startup import bind, listening, prepare_database
 from cpms.infra.writer import Writer
 from cpms.projections.access_groups import AccessGroupsProjection
 from cpms.projections.charge_points import ChargePointsProjection
+from cpms.projections.roaming_partners import RoamingPartnersProjection
 from cpms.projections.runner import ProjectionLagging, ProjectionRunner
 from cpms.projections.sessions import SessionsProjection
 from cpms.projections.sites import SitesProjection
@@ -57,6 +58,7 @@ def all_projections() -> list:  # type: ignore[type-arg]
         AccessGroupsProjection(),
         StationConfigurationProjection(),
         SessionsProjection(),
+        RoamingPartnersProjection(),
     ]
 
 
@@ -155,7 +157,11 @@ class Node:
                 with listening("OCPP over TLS", "CPMS_OCPP_TLS_PORT", settings.host, settings.ocpp_tls_port):
                     self.ocpp_tls_port = await self.gateway.start_tls(settings.host, settings.ocpp_tls_port)
         if api:
-            app = create_app(ApiServices(self.network, self.views, self.projections, self.health))
+            with listening("HTTP", "CPMS_HTTP_PORT", self.settings.host, self.settings.http_port):
+                sock = bind(self.settings.host, self.settings.http_port)
+            # Bound first: the OCPI URL partners are given names the port really bound.
+            ocpi_url = self.settings.ocpi_base(sock.getsockname()[1])
+            app = create_app(ApiServices(self.network, self.views, self.projections, self.health, ocpi_url))
             config = uvicorn.Config(
                 app,
                 host=self.settings.host,
@@ -164,8 +170,6 @@ class Node:
                 lifespan="off",
                 access_log=False,
             )
-            with listening("HTTP", "CPMS_HTTP_PORT", self.settings.host, self.settings.http_port):
-                sock = bind(self.settings.host, self.settings.http_port)
             self._http = _Uvicorn(config)
             self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]), name="cpms-http")
             while not self._http.started:

@@ -55,6 +55,9 @@ async def test_every_operation_answers_a_real_request_as_its_document_says(start
         await api.get(f"/sessions/{sessions[0]['id']}")
         await api.get(f"/sites/{site['id']}/sessions.csv")
         await api.get("/projections")
+        await api.put("/roaming/party", json={"country_code": "FR", "party_id": "CPO", "name": "Acme"})
+        await api.post("/roaming/partners", json={"country_code": "FR", "party_id": "ABC", "name": "Roam"})
+        await api.get("/roaming/partners")
 
     succeeded = {(method, path) for method, path, status in checker.answered if status < 300}
     missing = sorted(

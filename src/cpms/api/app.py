@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 
-from cpms.api import access_groups, openapi, operations, sessions, sites, stations
+from cpms.api import access_groups, ocpi, openapi, operations, roaming, sessions, sites, stations
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
 from cpms.api.routing import Operation
@@ -21,12 +21,14 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *stations.ROUTES,
     *sessions.ROUTES,
     *access_groups.ROUTES,
+    *roaming.ROUTES,
 )
 
 
 def create_app(api_services: ApiServices) -> Starlette:
     app = Starlette(
-        routes=[operation.route() for operation in OPERATIONS], exception_handlers=EXCEPTION_HANDLERS
+        routes=[*(operation.route() for operation in OPERATIONS), ocpi.mount()],
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = api_services
     app.state.openapi = msgspec.json.encode(openapi.document(OPERATIONS))

@@ -25,6 +25,7 @@ class ApiServices:
     views: ViewStore
     projections: ProjectionRunner
     health: DependencyMonitor
+    ocpi_url: str = "http://127.0.0.1:8000/ocpi"  # the OCPI base URL partners are given
 
 
 def services(request: Request) -> ApiServices:

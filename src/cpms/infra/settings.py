@@ -112,6 +112,12 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CPMS_TLS_KEY", "unset", "PEM private key of the gateway; with CPMS_TLS_CERT", GATEWAY),
     Variable("CPMS_TLS_CLIENT_CA", "unset", "PEM of the CAs signing stations' client certificates", GATEWAY),
     Variable("CPMS_HTTP_PORT", "8000", "HTTP API port: http://HOST:PORT/api/v1", frozenset({"api"})),
+    Variable(
+        "CPMS_OCPI_URL",
+        "http://{CPMS_HOST}:{CPMS_HTTP_PORT}/ocpi",
+        "public base URL of the OCPI endpoints, given to eMSPs in versions and credentials",
+        frozenset({"api"}) | ADMIN,
+    ),
     Variable("CPMS_HEARTBEAT_INTERVAL", "300", "seconds, given to chargers in BootNotification", GATEWAY),
     Variable("CPMS_NODE_ID", "host name", "names this gateway in StationConnected events", GATEWAY),
     Variable(
@@ -167,6 +173,8 @@ class Settings:
     auth_max_failures: int = 5
     auth_lockout_max: int = 300
     auth_remember: int = 600
+    # The public base URL of the OCPI endpoints (behind a proxy, say); None: this node's own.
+    ocpi_url: str | None = None
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -193,7 +201,24 @@ class Settings:
             auth_max_failures=_int(env, "CPMS_AUTH_MAX_FAILURES", 5, 1, 1000),
             auth_lockout_max=_int(env, "CPMS_AUTH_LOCKOUT_MAX", 300, 1, 86400),
             auth_remember=_int(env, "CPMS_AUTH_REMEMBER", 600, 0, 86400),
+            ocpi_url=_url(env, "CPMS_OCPI_URL"),
         )
+
+    def ocpi_base(self, http_port: int | None = None) -> str:
+        """The OCPI base URL partners are given, without a trailing slash."""
+        if self.ocpi_url:
+            return self.ocpi_url.rstrip("/")
+        return f"http://{self.host}:{http_port or self.http_port}/ocpi"
+
+
+def _url(env: Mapping[str, str], name: str) -> str | None:
+    raw = env.get(name)
+    if not raw:
+        return None
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
+    return raw
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

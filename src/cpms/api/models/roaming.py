@@ -1,0 +1,56 @@
+"""Roaming as the operator manages it: the organization's CPO party and its eMSP partners."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import Struct
+
+from cpms.aggregates import roaming
+from cpms.api.models.common import Instant, Uuid, documented
+
+CountryCode = Annotated[str, documented("ISO 3166-1 alpha-2 (any case)", pattern="^[A-Za-z]{2}$")]
+PartyId = Annotated[str, documented("3 letters or digits (any case)", pattern="^[A-Za-z0-9]{3}$")]
+Name = Annotated[str, documented(minLength=1, maxLength=roaming.MAX_NAME_LENGTH)]
+
+
+class RoamingParty(Struct, forbid_unknown_fields=True):
+    """The organization's own CPO party, as eMSPs see it in OCPI credentials."""
+
+    country_code: CountryCode
+    party_id: PartyId
+    name: Name
+
+
+class NewPartner(Struct, forbid_unknown_fields=True):
+    country_code: CountryCode
+    party_id: PartyId
+    name: Name
+
+
+class Partner(Struct):
+    id: Uuid
+    country_code: str
+    party_id: str
+    name: str
+    state: Annotated[str, documented(enum=["pending", "registered", "unregistered"])]
+    created_at: Instant
+    updated_at: Instant
+
+
+class RegisteredPartner(Struct):
+    """A partner just added, with what to hand to the eMSP, securely and once: token A is shown
+    here only, and stops working once the eMSP has registered with it."""
+
+    id: Uuid
+    country_code: str
+    party_id: str
+    name: str
+    state: str
+    token_a: str
+    versions_url: Annotated[str, documented("cpms's OCPI versions endpoint, for the eMSP", format="uri")]
+
+
+class PartnerPage(Struct):
+    items: list[Partner]
+    next_cursor: str | None

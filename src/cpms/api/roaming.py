@@ -1,0 +1,77 @@
+"""Roaming as the operator manages it: the organization's CPO party and its eMSP partners."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from cpms.api.context import caught_up, organization, read, services
+from cpms.api.models.common import NoQuery, PageQuery
+from cpms.api.models.roaming import NewPartner, PartnerPage, RegisteredPartner, RoamingParty
+from cpms.api.responses import reply
+from cpms.api.routing import Operation
+from cpms.projections import roaming_partners
+
+PARTNER_READS = (roaming_partners.RoamingPartnersProjection,)
+
+
+async def set_party(request: Request, body: RoamingParty, query: NoQuery) -> Response:
+    party = await services(request).network.set_roaming_party(
+        organization(request), country_code=body.country_code, party_id=body.party_id, name=body.name
+    )
+    return reply(RoamingParty, RoamingParty(party.country_code, party.party_id, party.name))
+
+
+async def add_partner(request: Request, body: NewPartner, query: NoQuery) -> Response:
+    """Register an eMSP: its token A and cpms's versions URL are what the eMSP needs to connect."""
+    new = await services(request).network.add_roaming_partner(
+        organization(request), country_code=body.country_code, party_id=body.party_id, name=body.name
+    )
+    await caught_up(request, new.written, PARTNER_READS)
+    answer = RegisteredPartner(
+        new.id, new.country_code, new.party_id, new.name, new.state, new.token_a, versions_url(request)
+    )
+    return reply(RegisteredPartner, answer, 201)
+
+
+async def list_partners(request: Request, body: None, query: PageQuery) -> Response:
+    items, next_cursor = await read(
+        request, roaming_partners.list_partners, organization(request), limit=query.limit, cursor=query.cursor
+    )
+    return reply(PartnerPage, {"items": items, "next_cursor": next_cursor})
+
+
+def versions_url(request: Request) -> str:
+    return f"{services(request).ocpi_url}/versions"
+
+
+ROUTES = (
+    Operation(
+        "PUT",
+        "/api/v1/roaming/party",
+        set_party,
+        "Set the organization's own CPO party (country code, party id, name), needed before partners",
+        body=RoamingParty,
+        query=NoQuery,
+        responses={200: RoamingParty},
+        errors=frozenset({422}),
+    ),
+    Operation(
+        "POST",
+        "/api/v1/roaming/partners",
+        add_partner,
+        "Register an eMSP partner: its one-time token A and the versions URL to hand to it",
+        body=NewPartner,
+        query=NoQuery,
+        responses={201: RegisteredPartner},
+        errors=frozenset({409, 422}),
+    ),
+    Operation(
+        "GET",
+        "/api/v1/roaming/partners",
+        list_partners,
+        "Roaming partners, oldest first (never their tokens)",
+        query=PageQuery,
+        responses={200: PartnerPage},
+    ),
+)
