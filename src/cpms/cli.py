@@ -73,6 +73,24 @@ def _parser() -> argparse.ArgumentParser:
     create_org.add_argument("name", help="the organization's name")
     create_org.set_defaults(run=_create_org)
 
+    roaming = commands.add_parser("roaming", help="OCPI 2.2.1 roaming").add_subparsers(
+        required=True, metavar="ACTION"
+    )
+    set_party = _command(roaming, "set-party", "set an organization's own CPO party (OCPI)", ADMIN)
+    add_partner = _command(
+        roaming,
+        "add-partner",
+        "register an eMSP partner; prints its one-time token A and the versions URL",
+        ADMIN,
+    )
+    for action in (set_party, add_partner):
+        action.add_argument("--org", required=True, help="the organization's id")
+        action.add_argument("--country-code", required=True, help="ISO 3166-1 alpha-2, e.g. FR")
+        action.add_argument("--party-id", required=True, help="3 letters or digits")
+        action.add_argument("--name", required=True, help="business name")
+    set_party.set_defaults(run=_set_party)
+    add_partner.set_defaults(run=_add_partner)
+
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         required=True, metavar="ACTION"
     )
@@ -131,6 +149,42 @@ async def _create_org(args: argparse.Namespace) -> None:
         node.store.close()
         node.views.close()
     print(json.dumps({"organization_id": organization_id, "api_key": api_key}), flush=True)
+
+
+async def _set_party(args: argparse.Namespace) -> None:
+    party = await _admin(
+        lambda node: node.network.set_roaming_party(
+            args.org, country_code=args.country_code, party_id=args.party_id, name=args.name
+        )
+    )
+    print(json.dumps({"country_code": party.country_code, "party_id": party.party_id, "name": party.name}))
+
+
+async def _add_partner(args: argparse.Namespace) -> None:
+    settings = Settings.from_env()
+    new = await _admin(
+        lambda node: node.network.add_roaming_partner(
+            args.org, country_code=args.country_code, party_id=args.party_id, name=args.name
+        )
+    )
+    answer = {
+        "partner_id": new.id,
+        "token_a": new.token_a,
+        "versions_url": f"{settings.ocpi_base()}/versions",
+    }
+    print(json.dumps(answer), flush=True)
+
+
+async def _admin(command: Any) -> Any:
+    """One command on a writer of its own, outside any serving node."""
+    node = Node.build(Settings.from_env())
+    await node.writer.start()
+    try:
+        return await command(node)
+    finally:
+        await node.writer.stop()
+        node.store.close()
+        node.views.close()
 
 
 async def _projections_status(args: argparse.Namespace) -> int:
