@@ -37,6 +37,7 @@ from cpms.infra.startup import bind, listening, prepare_database
 from cpms.infra.writer import Writer
 from cpms.projections.access_groups import AccessGroupsProjection
 from cpms.projections.charge_points import ChargePointsProjection
+from cpms.projections.roaming import RoamingProjection
 from cpms.projections.roaming_partners import RoamingPartnersProjection
 from cpms.projections.runner import ProjectionLagging, ProjectionRunner
 from cpms.projections.sessions import SessionsProjection
@@ -59,6 +60,7 @@ def all_projections() -> list:  # type: ignore[type-arg]
         StationConfigurationProjection(),
         SessionsProjection(),
         RoamingPartnersProjection(),
+        RoamingProjection(),
     ]
 
 
