@@ -163,7 +163,16 @@ class Node:
                 sock = bind(self.settings.host, self.settings.http_port)
             # Bound first: the OCPI URL partners are given names the port really bound.
             ocpi_url = self.settings.ocpi_base(sock.getsockname()[1])
-            app = create_app(ApiServices(self.network, self.views, self.projections, self.health, ocpi_url))
+            app = create_app(
+                ApiServices(
+                    self.network,
+                    self.views,
+                    self.projections,
+                    self.health,
+                    ocpi_url,
+                    self.settings.ocpi_currency,
+                )
+            )
             config = uvicorn.Config(
                 app,
                 host=self.settings.host,

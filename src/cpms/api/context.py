@@ -26,6 +26,7 @@ class ApiServices:
     projections: ProjectionRunner
     health: DependencyMonitor
     ocpi_url: str = "http://127.0.0.1:8000/ocpi"  # the OCPI base URL partners are given
+    ocpi_currency: str = "EUR"  # of Sessions and CDRs at sites without a tariff
 
 
 def services(request: Request) -> ApiServices:

@@ -118,6 +118,12 @@ VARIABLES: tuple[Variable, ...] = (
         "public base URL of the OCPI endpoints, given to eMSPs in versions and credentials",
         frozenset({"api"}) | ADMIN,
     ),
+    Variable(
+        "CPMS_OCPI_CURRENCY",
+        "EUR",
+        "ISO 4217 currency of OCPI Sessions and CDRs at sites without a tariff (they cost zero)",
+        frozenset({"api"}),
+    ),
     Variable("CPMS_HEARTBEAT_INTERVAL", "300", "seconds, given to chargers in BootNotification", GATEWAY),
     Variable("CPMS_NODE_ID", "host name", "names this gateway in StationConnected events", GATEWAY),
     Variable(
@@ -175,6 +181,8 @@ class Settings:
     auth_remember: int = 600
     # The public base URL of the OCPI endpoints (behind a proxy, say); None: this node's own.
     ocpi_url: str | None = None
+    # The currency of OCPI Sessions and CDRs where the site has no tariff (they cost zero).
+    ocpi_currency: str = "EUR"
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -202,6 +210,7 @@ class Settings:
             auth_lockout_max=_int(env, "CPMS_AUTH_LOCKOUT_MAX", 300, 1, 86400),
             auth_remember=_int(env, "CPMS_AUTH_REMEMBER", 600, 0, 86400),
             ocpi_url=_url(env, "CPMS_OCPI_URL"),
+            ocpi_currency=_currency(env, "CPMS_OCPI_CURRENCY"),
         )
 
     def ocpi_base(self, http_port: int | None = None) -> str:
@@ -219,6 +228,13 @@ def _url(env: Mapping[str, str], name: str) -> str | None:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SettingsError(f"{name} must be an http(s) URL, got {raw!r}")
     return raw
+
+
+def _currency(env: Mapping[str, str], name: str) -> str:
+    raw = env.get(name) or "EUR"
+    if not (len(raw) == 3 and raw.isascii() and raw.isalpha()):
+        raise SettingsError(f"{name} must be an ISO 4217 code of 3 letters, got {raw!r}")
+    return raw.upper()
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

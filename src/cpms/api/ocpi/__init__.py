@@ -7,9 +7,10 @@ from starlette.routing import BaseRoute, Mount
 
 from cpms.api.ocpi.credentials import CREDENTIALS, VERSION_ROUTES
 from cpms.api.ocpi.registry import Module
+from cpms.api.ocpi.sessions import CDRS, SESSIONS
 from cpms.api.ocpi.tokens import TOKENS
 
-MODULES: list[Module] = [CREDENTIALS, TOKENS]
+MODULES: list[Module] = [CREDENTIALS, TOKENS, SESSIONS, CDRS]
 
 
 def mount() -> Mount:
