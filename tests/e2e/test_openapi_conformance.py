@@ -58,6 +58,8 @@ async def test_every_operation_answers_a_real_request_as_its_document_says(start
         await api.put("/roaming/party", json={"country_code": "FR", "party_id": "CPO", "name": "Acme"})
         await api.post("/roaming/partners", json={"country_code": "FR", "party_id": "ABC", "name": "Roam"})
         await api.get("/roaming/partners")
+        await api.get("/roaming/activity", params={"days": 7})
+        await api.get("/roaming/activity", params={"days": 91})
 
     succeeded = {(method, path) for method, path, status in checker.answered if status < 300}
     missing = sorted(

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from starlette.requests import Request
 from starlette.responses import Response
 
 from cpms.api.context import caught_up, organization, read, services
 from cpms.api.models.common import NoQuery, PageQuery
-from cpms.api.models.roaming import NewPartner, PartnerPage, RegisteredPartner, RoamingParty
+from cpms.api.models.roaming import (
+    ActivityQuery,
+    NewPartner,
+    PartnerPage,
+    RegisteredPartner,
+    RoamingActivity,
+    RoamingParty,
+)
 from cpms.api.responses import reply
 from cpms.api.routing import Operation
-from cpms.projections import roaming_partners
+from cpms.projections import roaming, roaming_partners
 
 PARTNER_READS = (roaming_partners.RoamingPartnersProjection,)
 
@@ -39,6 +48,14 @@ async def list_partners(request: Request, body: None, query: PageQuery) -> Respo
         request, roaming_partners.list_partners, organization(request), limit=query.limit, cursor=query.cursor
     )
     return reply(PartnerPage, {"items": items, "next_cursor": next_cursor})
+
+
+async def activity(request: Request, body: None, query: ActivityQuery) -> Response:
+    """The last `days` UTC days, today included."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    since = today - timedelta(days=query.days - 1)
+    found = await read(request, roaming.activity, organization(request), since=since)
+    return reply(RoamingActivity, {"since": since.date().isoformat(), **found})
 
 
 def versions_url(request: Request) -> str:
@@ -73,5 +90,14 @@ ROUTES = (
         "Roaming partners, oldest first (never their tokens)",
         query=PageQuery,
         responses={200: PartnerPage},
+    ),
+    Operation(
+        "GET",
+        "/api/v1/roaming/activity",
+        activity,
+        "Roaming of the last `days` UTC days (1-90): per partner and day, sessions, energy and"
+        " authorization outcomes; and the roaming sessions that started in the window",
+        query=ActivityQuery,
+        responses={200: RoamingActivity},
     ),
 )

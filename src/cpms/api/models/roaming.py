@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from msgspec import Struct
+from msgspec import Meta, Struct
 
 from cpms.aggregates import roaming
 from cpms.api.models.common import Instant, Uuid, documented
@@ -54,3 +54,48 @@ class RegisteredPartner(Struct):
 class PartnerPage(Struct):
     items: list[Partner]
     next_cursor: str | None
+
+
+class ActivityQuery(Struct, forbid_unknown_fields=True):
+    days: Annotated[int, Meta(ge=1, le=90, description="UTC days back, today included")] = 30
+
+
+class ActivityDay(Struct):
+    """One partner's roaming on one UTC day: sessions by the day they started, their energy, and
+    the authorization decisions made that day."""
+
+    partner_id: Uuid
+    day: Annotated[str, documented(format="date")]
+    sessions: int
+    energy_wh: float
+    accepted: int
+    rejected: int
+    timed_out: int
+    error: int
+
+
+class Emsp(Struct):
+    country_code: str
+    party_id: str
+
+
+class RoamingSession(Struct):
+    id: Uuid
+    partner_id: Uuid
+    emsp: Emsp
+    token_uid: str
+    site_id: Uuid
+    ocpp_id: str
+    connector_id: int
+    started_at: Instant
+    ended_at: Instant | None
+    energy_wh: float
+    status: Annotated[str, documented(enum=["ACTIVE", "COMPLETED"])]
+
+
+class RoamingActivity(Struct):
+    """The window's roaming per partner and day (oldest first), and its sessions (newest first)."""
+
+    since: Annotated[str, documented(format="date")]
+    days: list[ActivityDay]
+    sessions: list[RoamingSession]
