@@ -24,7 +24,7 @@ def _read(node: Any, organization_id: str, **query: Any) -> tuple[list[dict[str,
 
 def _organization(site: dict[str, Any], node: Any) -> str:
     with node.views.read() as tx:
-        return str(tx.execute("SELECT organization_id FROM sites_v1 WHERE id = ?", (site["id"],))[0][0])
+        return str(tx.execute("SELECT organization_id FROM sites_v2 WHERE id = ?", (site["id"],))[0][0])
 
 
 async def test_only_roaming_enabled_stations_are_published_and_follow_the_charger(node, api, site):

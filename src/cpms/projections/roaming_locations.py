@@ -107,14 +107,14 @@ _ROAMING = """
 _LAST_UPDATED = f"""
     WITH roaming AS ({_ROAMING})
     SELECT site_id, MAX(at) AS last_updated FROM (
-        SELECT s.id AS site_id, s.updated_at AS at FROM sites_v1 s
+        SELECT s.id AS site_id, s.updated_at AS at FROM sites_v2 s
             WHERE s.organization_id = ? AND s.id IN (SELECT site_id FROM roaming)
         UNION ALL SELECT site_id, since FROM roaming
         UNION ALL SELECT site_id, last_ocpp_at FROM roaming
         UNION ALL SELECT site_id, phase_at FROM roaming
         UNION ALL SELECT site_id, configured_at FROM roaming
     ) changes
-    WHERE site_id IN (SELECT id FROM sites_v1 WHERE organization_id = ?)
+    WHERE site_id IN (SELECT id FROM sites_v2 WHERE organization_id = ?)
     GROUP BY site_id
 """
 
@@ -197,7 +197,7 @@ def _build(
         return {}
     marks = ", ".join("?" for _ in last_updated)
     sites = tx.execute(
-        "SELECT id, name, street, postal_code, city, country, provider FROM sites_v1"
+        "SELECT id, name, street, postal_code, city, country, provider FROM sites_v2"
         f" WHERE organization_id = ? AND id IN ({marks}) ORDER BY id",
         [organization_id, *last_updated],
     )
