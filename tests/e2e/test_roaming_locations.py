@@ -8,13 +8,25 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
+import pytest
 
 from cpms.api.ocpi_models.locations import Location
 from cpms.projections import roaming_locations
 from cpms.timestamps import parse_iso
-from tests.support import api_client, commission, configure, connected, create_site, settled
+from tests.support import COORDINATES, api_client, commission, configure, connected, settled
+from tests.support import create_site as create_any_site
 
 PARTY = {"country_code": "FR", "party_id": "CPM"}
+
+
+async def create_site(api: Any, name: str = "Depot") -> dict[str, Any]:
+    """A site that can be published: it has coordinates."""
+    return await create_any_site(api, name, COORDINATES)
+
+
+@pytest.fixture
+async def site(api: Any) -> dict[str, Any]:
+    return await create_site(api)
 
 
 def _read(node: Any, organization_id: str, **query: Any) -> tuple[list[dict[str, Any]], int]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 
 from cpms.api.ocpi.credentials import CREDENTIALS, VERSION_ROUTES
+from cpms.api.ocpi.locations import LOCATIONS
 from cpms.api.ocpi.registry import Module
 from cpms.api.ocpi.tokens import TOKENS
 
-MODULES: list[Module] = [CREDENTIALS, TOKENS]
+MODULES: list[Module] = [CREDENTIALS, LOCATIONS, TOKENS]
 
 
 def mount() -> Mount:
