@@ -118,6 +118,12 @@ VARIABLES: tuple[Variable, ...] = (
         "public base URL of the OCPI endpoints, given to eMSPs in versions and credentials",
         frozenset({"api"}) | ADMIN,
     ),
+    Variable(
+        "CPMS_OCPI_AUTHORIZE_TIMEOUT",
+        "3",
+        "seconds a charger's token waits for eMSPs' real-time authorization before it is refused (1-30)",
+        GATEWAY,
+    ),
     Variable("CPMS_HEARTBEAT_INTERVAL", "300", "seconds, given to chargers in BootNotification", GATEWAY),
     Variable("CPMS_NODE_ID", "host name", "names this gateway in StationConnected events", GATEWAY),
     Variable(
@@ -175,6 +181,8 @@ class Settings:
     auth_remember: int = 600
     # The public base URL of the OCPI endpoints (behind a proxy, say); None: this node's own.
     ocpi_url: str | None = None
+    # Seconds a token waits for eMSPs' real-time authorization (all partners asked together).
+    ocpi_authorize_timeout: float = 3.0
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -202,6 +210,7 @@ class Settings:
             auth_lockout_max=_int(env, "CPMS_AUTH_LOCKOUT_MAX", 300, 1, 86400),
             auth_remember=_int(env, "CPMS_AUTH_REMEMBER", 600, 0, 86400),
             ocpi_url=_url(env, "CPMS_OCPI_URL"),
+            ocpi_authorize_timeout=_int(env, "CPMS_OCPI_AUTHORIZE_TIMEOUT", 3, 1, 30),
         )
 
     def ocpi_base(self, http_port: int | None = None) -> str:
