@@ -1,5 +1,6 @@
 """A fake eMSP on loopback: a small Starlette app served by uvicorn, with its versions and 2.2.1
-endpoints, recording the Authorization header of every request it receives."""
+endpoints, recording the Authorization header of every request it receives, and a Tokens sender
+whose real-time authorization answers what the test sets (`allowed`, or a stall of `stall_s`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -20,6 +22,11 @@ from starlette.routing import Route
 class Emsp:
     port: int = 0
     received: list[tuple[str, str]] = field(default_factory=list)  # (path, Authorization)
+    # Real-time authorization: what `POST .../tokens/{uid}/authorize` answers, and what it got.
+    allowed: str = "ALLOWED"
+    authorization_reference: str = "REF-0001"
+    stall_s: float = 0.0
+    authorize_requests: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def versions_url(self) -> str:
@@ -46,7 +53,34 @@ class Emsp:
                 }
             )
 
-        return Starlette(routes=[Route("/ocpi/versions", versions), Route("/ocpi/2.2.1", details)])
+        async def authorize(request: Request) -> JSONResponse:
+            uid = request.path_params["uid"]
+            self.authorize_requests.append(
+                {
+                    "uid": uid,
+                    "type": request.query_params.get("type"),
+                    "body": await request.json(),
+                    "authorization": request.headers.get("authorization"),
+                    "x_request_id": request.headers.get("x-request-id"),
+                    "x_correlation_id": request.headers.get("x-correlation-id"),
+                }
+            )
+            if self.stall_s:
+                await asyncio.sleep(self.stall_s)
+            info = {
+                "allowed": self.allowed,
+                "token": {"uid": uid, "type": "RFID", "contract_id": f"FR-ABC-{uid}"},
+                "authorization_reference": self.authorization_reference,
+            }
+            return ok(info)
+
+        return Starlette(
+            routes=[
+                Route("/ocpi/versions", versions),
+                Route("/ocpi/2.2.1", details),
+                Route("/ocpi/2.2.1/tokens/{uid}/authorize", authorize, methods=["POST"]),
+            ]
+        )
 
 
 @contextlib.asynccontextmanager
@@ -63,4 +97,5 @@ async def running_emsp() -> AsyncIterator[Emsp]:
         yield emsp
     finally:
         server.should_exit = True
+        server.force_exit = True  # a stalled request must not hold the test's end
         await task

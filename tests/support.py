@@ -46,8 +46,15 @@ def api_client_with(node: Node, authorization: str) -> httpx.AsyncClient:
     )
 
 
-async def create_site(api: httpx.AsyncClient, name: str = "Depot") -> dict[str, Any]:
-    response = await api.post("/sites", json={"name": name, "address": ADDRESS, "provider": "EDF"})
+# Where ADDRESS is; a site needs coordinates to be published to roaming partners.
+COORDINATES = {"latitude": 48.87209, "longitude": 2.36468}
+
+
+async def create_site(
+    api: httpx.AsyncClient, name: str = "Depot", coordinates: dict[str, float] | None = None
+) -> dict[str, Any]:
+    body = {"name": name, "address": ADDRESS, "provider": "EDF", "coordinates": coordinates}
+    response = await api.post("/sites", json=body)
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 

@@ -12,6 +12,7 @@ import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from cpms.aggregates.site import Coordinates
 from cpms.application import Address
 from cpms.infra.settings import Settings
 from cpms.node import Node
@@ -82,6 +83,7 @@ async def seed(node: Node, path: Path) -> Demo:
         name="Demo site",
         address=Address(street="1 Rue de la Paix", postal_code="75002", city="Paris", country="FR"),
         provider="Demo Energy",
+        coordinates=Coordinates(latitude=48.868662, longitude=2.330858),  # what roaming publishes
     )
     group = await network.create_access_group(organization_id, name="Demo drivers")
     for uid, driver in CARDS.items():

@@ -15,6 +15,7 @@ import uvicorn
 from cpms.aggregates.station import Station
 from cpms.api.app import create_app
 from cpms.api.context import ApiServices
+from cpms.api.ocpi.authorize import RealtimeAuthorization
 from cpms.application import ChargingNetwork, Clock, utc_now
 from cpms.gateway.guard import CredentialGuard, GuardPolicy
 from cpms.gateway.presence import Presence
@@ -111,7 +112,9 @@ class Node:
             store=store,
             views=views,
             writer=writer,
-            network=ChargingNetwork(writer, clock),
+            network=ChargingNetwork(
+                writer, clock, realtime=RealtimeAuthorization(timeout=settings.ocpi_authorize_timeout)
+            ),
             projections=projections,
             presence=presence,
             health=health,

@@ -337,3 +337,41 @@ async def test_a_country_code_is_kept_in_capitals(api):
     site = await create_site(api)
     response = await api.patch(f"/sites/{site['id']}", json={"address": {"country": "de"}})
     assert response.json()["address"]["country"] == "DE"
+
+
+async def test_coordinates_are_kept_to_six_decimals_patched_and_cleared_by_null(api):
+    body = {
+        "name": "Depot",
+        "address": ADDRESS,
+        "coordinates": {"latitude": 48.87209, "longitude": 2.3646812},
+    }
+    created = (await api.post("/sites", json=body)).json()
+    assert created["coordinates"] == {"latitude": "48.872090", "longitude": "2.364681"}
+    assert (await create_site(api, "Elsewhere"))["coordinates"] is None
+    moved = await api.patch(
+        f"/sites/{created['id']}", json={"coordinates": {"latitude": -33.9, "longitude": 151.2}}
+    )
+    assert moved.json()["coordinates"] == {"latitude": "-33.900000", "longitude": "151.200000"}
+    kept = await api.patch(f"/sites/{created['id']}", json={"name": "Renamed"})
+    assert kept.json()["coordinates"] == moved.json()["coordinates"]
+    cleared = await api.patch(f"/sites/{created['id']}", json={"coordinates": None})
+    assert cleared.json()["coordinates"] is None
+
+
+@pytest.mark.parametrize(
+    ("coordinates", "status", "named"),
+    [
+        ({"latitude": 90.5, "longitude": 2.3}, 422, "coordinates.latitude"),
+        ({"latitude": 48.8, "longitude": -180.01}, 422, "coordinates.longitude"),
+        ({"latitude": "48.8", "longitude": 2.3}, 400, "coordinates.latitude"),
+        ({"latitude": 48.8}, 400, "coordinates"),
+    ],
+)
+async def test_bad_coordinates_are_refused_and_change_nothing(api, coordinates, status, named):
+    site = await create_site(api)
+    response = await api.patch(f"/sites/{site['id']}", json={"coordinates": coordinates})
+    assert named in _error(response, status, "bad_request" if status == 400 else "invalid_value")
+    assert (await api.get(f"/sites/{site['id']}")).json()["coordinates"] is None
+    created = await api.post("/sites", json={"name": "x", "address": ADDRESS, "coordinates": coordinates})
+    _error(created, status, "bad_request" if status == 400 else "invalid_value")
+    assert len((await api.get("/sites")).json()["items"]) == 1

@@ -33,10 +33,16 @@ async def test_every_operation_answers_a_real_request_as_its_document_says(start
     ):
         assert (await root.get("/health")).status_code == 200
         assert (await api.get("/openapi.json")).status_code == 200
-        site = (await api.post("/sites", json={"name": "Depot", "address": ADDRESS})).json()
+        located = {"latitude": 48.87209, "longitude": 2.36468}
+        site = (
+            await api.post("/sites", json={"name": "Depot", "address": ADDRESS, "coordinates": located})
+        ).json()
         await api.get("/sites")
         await api.get(f"/sites/{site['id']}")
         await api.patch(f"/sites/{site['id']}", json={"provider": "EDF"})
+        tariff = {"currency": "EUR", "price_per_kwh": "0.35", "vat_percent": "20"}
+        await api.put(f"/sites/{site['id']}/tariff", json=tariff)
+        await api.delete(f"/sites/{site['id']}/tariff")
         await api.post("/stations", json={"ocpp_id": "CP-DOC", "serial_number": "SN", "site_id": site["id"]})
         await api.get("/stations", params={"site_id": site["id"]})
         await api.get("/stations/CP-DOC")

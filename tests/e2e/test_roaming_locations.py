@@ -8,13 +8,25 @@ from datetime import timedelta
 from typing import Any
 
 import msgspec
+import pytest
 
 from cpms.api.ocpi_models.locations import Location
 from cpms.projections import roaming_locations
 from cpms.timestamps import parse_iso
-from tests.support import api_client, commission, configure, connected, create_site, settled
+from tests.support import COORDINATES, api_client, commission, configure, connected, settled
+from tests.support import create_site as create_any_site
 
 PARTY = {"country_code": "FR", "party_id": "CPM"}
+
+
+async def create_site(api: Any, name: str = "Depot") -> dict[str, Any]:
+    """A site that can be published: it has coordinates."""
+    return await create_any_site(api, name, COORDINATES)
+
+
+@pytest.fixture
+async def site(api: Any) -> dict[str, Any]:
+    return await create_site(api)
 
 
 def _read(node: Any, organization_id: str, **query: Any) -> tuple[list[dict[str, Any]], int]:
@@ -24,7 +36,7 @@ def _read(node: Any, organization_id: str, **query: Any) -> tuple[list[dict[str,
 
 def _organization(site: dict[str, Any], node: Any) -> str:
     with node.views.read() as tx:
-        return str(tx.execute("SELECT organization_id FROM sites_v1 WHERE id = ?", (site["id"],))[0][0])
+        return str(tx.execute("SELECT organization_id FROM sites_v2 WHERE id = ?", (site["id"],))[0][0])
 
 
 async def test_only_roaming_enabled_stations_are_published_and_follow_the_charger(node, api, site):

@@ -56,8 +56,9 @@ SPEC_REQUIRED: dict[type, set[str]] = {
     tariffs.PriceComponent: {"type", "price", "step_size"},
 }  # fmt: skip
 
-# The one field cpms cannot fill yet: sites carry no coordinates, and none are invented.
-KNOWN_GAPS = {locations.Location: {"coordinates"}, cdrs.CdrLocation: {"coordinates"}}
+# Sites carry coordinates since issue 10 and a Location is published only with them; the CDR's
+# copy of the location is the CDR side's to close.
+KNOWN_GAPS = {cdrs.CdrLocation: {"coordinates"}}
 
 SPEC_STATUSES = {
     "AVAILABLE", "BLOCKED", "CHARGING", "INOPERATIVE", "OUTOFORDER", "PLANNED", "REMOVED",
@@ -92,11 +93,12 @@ def test_required_fields_are_the_specifications(model: type) -> None:
     assert SPEC_REQUIRED[model] <= set(schema["properties"]), "every field under the spec's name"
 
 
-def test_the_known_gap_is_only_coordinates_and_still_encodes_when_known() -> None:
-    point = locations.GeoLocation(latitude="48.872090", longitude="2.364680")
-    encoded = orjson.loads(msgspec.json.encode(_location(coordinates=point)))
+def test_a_location_without_coordinates_does_not_decode() -> None:
+    encoded = orjson.loads(msgspec.json.encode(_location()))
     assert encoded["coordinates"] == {"latitude": "48.872090", "longitude": "2.364680"}
-    assert "coordinates" not in orjson.loads(msgspec.json.encode(_location()))
+    del encoded["coordinates"]
+    with pytest.raises(msgspec.ValidationError, match="coordinates"):
+        msgspec.json.decode(orjson.dumps(encoded), type=locations.Location)
 
 
 def test_evse_status_enum_is_the_specifications() -> None:
@@ -159,6 +161,7 @@ def _location(**extra: Any) -> locations.Location:
         country="FRA",
         time_zone="Europe/Paris",
         last_updated="2024-05-01T10:00:00.000Z",
+        coordinates=locations.GeoLocation(latitude="48.872090", longitude="2.364680"),
         evses=[
             locations.EVSE(
                 uid="CP-1*1",

@@ -16,6 +16,8 @@ SITE = {
     "name": "Depot",
     "address": {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"},
     "provider": "EDF",
+    "coordinates": {"latitude": "48.872090", "longitude": "2.364680"},
+    "tariff": None,
     "state": "Unknown",
     "created_at": "2026-11-23T08:10:00.000Z",
     "updated_at": "2026-11-23T08:10:00.000Z",

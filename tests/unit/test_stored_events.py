@@ -15,12 +15,14 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from cpms.aggregates.charging_session import Stage, TransactionReport, session_id
+from cpms.aggregates.site import Coordinates
 from cpms.aggregates.station import station_id
 from cpms.infra.eventstore import EventStore, open_event_store
 from cpms.infra.settings import Database
 from cpms.projections.charge_points import ChargePointsProjection, sheet
 from cpms.projections.runner import ProjectionRunner
 from cpms.projections.sessions import SessionsProjection, get_session
+from cpms.projections.sites import SitesProjection, get_site
 from cpms.projections.store import SqliteViewStore
 
 NOW = datetime(2026, 11, 29, tzinfo=UTC)
@@ -231,3 +233,41 @@ def test_old_events_fold_into_the_sheet_and_the_sessions_list(store: EventStore,
     assert tx_old is not None and tx_old["energy_wh"] == 3000.0
     assert tx_old["authorization"]["card_label"] == "Bob's badge"
     assert token == [("A1B2C3D4",)]
+
+
+SITE = "cpms.aggregates.site:Site"
+OLD_SITE_ID = UUID("7d3c1a52-0b6e-4f1f-9f8e-2f5a8f0d1c33")
+# A site created before sites had coordinates (issue 10), then renamed.
+SITE_EVENTS = [
+    (
+        "SiteCreated",
+        {
+            "originator_topic": SITE,
+            "organization_id": "org",
+            "name": "Old depot",
+            "address": {"street": "1 rue A", "postal_code": "75010", "city": "Paris", "country": "FR"},
+            "provider": "EDF",
+            "occurred_at": at(0),
+        },
+    ),
+    ("SiteUpdated", {"changes": {"name": "Depot"}, "occurred_at": at(1)}),
+]
+
+
+def test_a_site_stored_before_coordinates_loads_without_them_and_takes_them_later(
+    store: EventStore, tmp_path: Path
+) -> None:
+    _insert(store, OLD_SITE_ID, SITE, SITE_EVENTS)
+    site = store.repository.get(OLD_SITE_ID)
+    assert (site.name, site.coordinates, site.tariff) == ("Depot", None, None)
+    site.update(coordinates=Coordinates(48.87209, 2.36468), occurred_at=NOW)
+    store.save(site)
+    views = SqliteViewStore(tmp_path / "views.sqlite")
+    runner = ProjectionRunner(store, views, [SitesProjection(), ChargePointsProjection()])
+    runner.setup()
+    runner.catch_up()
+    with views.read() as tx:
+        found = get_site(tx, "org", str(OLD_SITE_ID))
+    views.close()
+    assert found is not None and found["name"] == "Depot" and found["tariff"] is None
+    assert found["coordinates"] == {"latitude": "48.872090", "longitude": "2.364680"}

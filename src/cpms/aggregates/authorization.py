@@ -1,13 +1,15 @@
 """Who may charge where: the outcome of authorizing a token (an RFID card's uid, say) at a station.
 
 The rules run in order (PRODUCT.md section 2): a card in an access group authorized for the
-station; then roaming partners (a later step plugs in here); else the token is invalid.
+station; then, where roaming is enabled, the tokens eMSP partners pushed or a partner's real-time
+answer (`RoamingDecision`); else the token is invalid.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 ACCEPTED = "Accepted"
@@ -38,6 +40,11 @@ class Authorization:
     access_group_name: str | None = None
     emsp: dict[str, str] | None = None
     payment_reference: str | None = None
+    # Roaming only (method "roaming"): the eMSP partner, its reference and the token as OCPI says it.
+    partner_id: str | None = None
+    authorization_reference: str | None = None
+    token_type: str | None = None
+    contract_id: str | None = None
 
     @property
     def accepted(self) -> bool:
@@ -66,6 +73,59 @@ def authorize_card(token: str, groups: Iterable[CardHolder]) -> Authorization:
                 access_group_name=group.name,
             )
     return Authorization(token=token, status=INVALID)
+
+
+# What a roaming decision can be, and where it came from.
+ROAMING_ACCEPTED, ROAMING_REJECTED, ROAMING_TIMEOUT, ROAMING_ERROR = (
+    "accepted",
+    "rejected",
+    "timeout",
+    "error",
+)
+WHITELIST, REALTIME = "whitelist", "realtime"
+
+
+@dataclass(frozen=True)
+class RoamingDecision:
+    """One partner's say on a token at a station: from the tokens it pushed (`whitelist`) or its
+    real-time answer (`realtime`). Recorded as `Station.RoamingAuthorizationDecided`."""
+
+    partner_id: str
+    country_code: str
+    party_id: str
+    uid: str
+    token_type: str
+    source: str
+    outcome: str
+    authorization_reference: str | None = None
+    contract_id: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        return self.outcome == ROAMING_ACCEPTED
+
+    def authorization(self, token: str) -> Authorization:
+        if not self.accepted:
+            return Authorization(token=token, status=INVALID)
+        return Authorization(
+            token=token,
+            status=ACCEPTED,
+            method="roaming",
+            card_uid=self.uid,
+            emsp={"country_code": self.country_code, "party_id": self.party_id},
+            partner_id=self.partner_id,
+            authorization_reference=self.authorization_reference,
+            token_type=self.token_type,
+            contract_id=self.contract_id,
+        )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RoamingDecision:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+
+def is_recent(decided_at: datetime, now: datetime, window_s: float) -> bool:
+    return 0 <= (now - decided_at).total_seconds() <= window_s
 
 
 # A transaction that began before any token was presented (2.0.1: plugged in, then badged).

@@ -77,6 +77,7 @@ class ChargingSession(Aggregate):
         ChargingStateChanged: type[Any]
         TransactionEnded: type[Any]
         TransactionSuperseded: type[Any]
+        RoamingSessionAuthorized: type[Any]
 
     @staticmethod
     def create_id(ocpp_id: str, transaction_id: str) -> UUID:
@@ -101,7 +102,7 @@ class ChargingSession(Aggregate):
     ) -> ChargingSession:
         if connector_id < 0 or (connector_id == 0 and seq_no is None):
             raise InvalidValue("a transaction runs on a connector numbered from 1")
-        return cls(
+        session = cls(
             ocpp_id=ocpp_id,
             transaction_id=transaction_id,
             organization_id=organization_id,
@@ -119,6 +120,8 @@ class ChargingSession(Aggregate):
             seq_no=seq_no,
             charging_phase=charging_phase,
         )
+        session._note_roaming(started_at)
+        return session
 
     @classmethod
     def open(
@@ -203,6 +206,7 @@ class ChargingSession(Aggregate):
         """What any report adds: a token accepted late, readings, the phase, the end."""
         if authorization is not None and self.authorization.get("status") != ACCEPTED:
             self.authorize(authorization.as_dict(), report.seq_no)
+            self._note_roaming(report.occurred_at)
         self._record(readings, report.seq_no)
         self.change_phase(
             charging_phase=report.charging_phase,
@@ -255,6 +259,37 @@ class ChargingSession(Aggregate):
         """The token came after the transaction began (e.g. plugged in, then badged)."""
         if authorization != self.authorization:
             self._authorized(authorization=authorization, seq_no=seq_no)
+
+    def _note_roaming(self, occurred_at: datetime) -> None:
+        """A session a roaming partner authorized says so, with the partner and its reference."""
+        auth = self.authorization
+        if auth.get("status") != ACCEPTED or auth.get("method") != "roaming":
+            return
+        emsp = auth.get("emsp") or {}
+        self._roaming_authorized(
+            partner_id=auth["partner_id"],
+            country_code=emsp["country_code"],
+            party_id=emsp["party_id"],
+            uid=auth["card_uid"],
+            token_type=auth["token_type"],
+            contract_id=auth.get("contract_id"),
+            authorization_reference=auth.get("authorization_reference"),
+            occurred_at=occurred_at,
+        )
+
+    @event("RoamingSessionAuthorized")
+    def _roaming_authorized(
+        self,
+        partner_id: str,
+        country_code: str,
+        party_id: str,
+        uid: str,
+        token_type: str,
+        contract_id: str | None,
+        authorization_reference: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        pass
 
     @event("TransactionAuthorized")
     def _authorized(self, authorization: dict[str, Any], seq_no: int | None = None) -> None:

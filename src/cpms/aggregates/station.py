@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from cpms.aggregates.authorization import RoamingDecision, is_recent
 from cpms.aggregates.credentials import hash_password
 from cpms.aggregates.errors import InvalidValue
 from cpms.aggregates.upcasting import authorization_token_named, versioned
@@ -23,6 +24,9 @@ MAX_CONNECTORS = 64
 # Type 2, GB/T), so 8 refuses only nonsense while every value stays small.
 MAX_CONNECTORS_PER_EVSE = 8
 PASSWORD_LENGTH = (16, 40)
+# How long an accepted roaming decision at a station stands for the same uid: an Authorize, then
+# the StartTransaction or TransactionEvent that follows it, ask the eMSP once.
+ROAMING_REUSE_S = 600
 MAX_SERIAL_NUMBER_LENGTH = 64
 MAX_PLAN_LENGTH = 100
 MAX_EVSE_ID_LENGTH = 48
@@ -52,13 +56,19 @@ class Station(Aggregate):
         StatusNotification: type[Any]
         StationConfigured: type[Any]
         AuthorizationRequested: type[Any]
+        RoamingAuthorizationDecided: type[Any]
         # Only declared: a class annotation would make eventsourcing process Station as a dataclass.
         access_group_ids: Sequence[str]
+        roaming_decisions: dict[str, dict[str, Any]]
 
     # Fallbacks for snapshots taken before configuration existed.
     access_group_ids = ()
     roaming_enabled = False
     scan2pay_enabled = False
+    # Accepted roaming decisions of the last `ROAMING_REUSE_S`, by upper-cased uid: a charger's
+    # Authorize then StartTransaction (or TransactionEvent) ask the eMSP once. Replaced, never
+    # mutated, so this class-level fallback stays empty.
+    roaming_decisions = {}  # type: ignore[var-annotated]
 
     @cached_property
     def security_profile(self) -> int:
@@ -253,6 +263,65 @@ class Station(Aggregate):
     @event("AuthorizationRequested")
     def _authorization_requested(self, authorization: dict[str, Any], occurred_at: datetime) -> None:
         pass
+
+    def decide_roaming(self, decision: RoamingDecision, *, occurred_at: datetime) -> None:
+        """A partner's say on a token here (whitelist or real-time), accepted or not: the roaming
+        activity counts every one."""
+        self._roaming_decided(
+            partner_id=decision.partner_id,
+            country_code=decision.country_code,
+            party_id=decision.party_id,
+            uid=decision.uid,
+            token_type=decision.token_type,
+            source=decision.source,
+            outcome=decision.outcome,
+            authorization_reference=decision.authorization_reference,
+            contract_id=decision.contract_id,
+            occurred_at=occurred_at,
+        )
+
+    @event("RoamingAuthorizationDecided")
+    def _roaming_decided(
+        self,
+        partner_id: str,
+        country_code: str,
+        party_id: str,
+        uid: str,
+        token_type: str,
+        source: str,
+        outcome: str,
+        authorization_reference: str | None,
+        occurred_at: datetime,
+        contract_id: str | None = None,
+    ) -> None:
+        kept = {
+            key: decided
+            for key, decided in self.roaming_decisions.items()
+            if is_recent(decided["occurred_at"], occurred_at, ROAMING_REUSE_S)
+        }
+        if outcome == "accepted":
+            kept[uid.upper()] = {
+                "partner_id": partner_id,
+                "country_code": country_code,
+                "party_id": party_id,
+                "uid": uid,
+                "token_type": token_type,
+                "source": source,
+                "outcome": outcome,
+                "authorization_reference": authorization_reference,
+                "contract_id": contract_id,
+                "occurred_at": occurred_at,
+            }
+        else:
+            kept.pop(uid.upper(), None)  # a later refusal outweighs an earlier acceptance
+        self.roaming_decisions = kept
+
+    def recent_roaming(self, uid: str, now: datetime) -> RoamingDecision | None:
+        """The accepted roaming decision on this uid here in the last `ROAMING_REUSE_S`, if any."""
+        decided = self.roaming_decisions.get(uid.upper())
+        if decided is None or not is_recent(decided["occurred_at"], now, ROAMING_REUSE_S):
+            return None
+        return RoamingDecision.from_dict(decided)
 
     def is_commissioned(self, connector_id: int) -> bool:
         """Whether `connector_id` is one of the charge points this station was commissioned with."""

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from cpms.api.context import caught_up, organization, read, read_one, services
 from cpms.api.models.common import NoQuery, PageQuery
-from cpms.api.models.sites import ChargePointPage, NewSite, Site, SitePage, SitePatch
+from cpms.api.models.sites import ChargePointPage, NewSite, NewTariff, Site, SitePage, SitePatch
 from cpms.api.requests import uuid_param
 from cpms.api.responses import reply
 from cpms.api.routing import Operation
@@ -22,8 +22,9 @@ SITE_READS = (sites.SitesProjection, charge_points.ChargePointsProjection)
 
 async def create_site(request: Request, body: NewSite, query: NoQuery) -> Response:
     org = organization(request)
+    new = body.value()
     written = await services(request).network.create_site(
-        org, name=body.name, address=body.address.value(), provider=body.provider
+        org, name=new.name, address=new.address, provider=new.provider, coordinates=new.coordinates
     )
     await caught_up(request, written, SITE_READS)
     return reply(Site, await existing_site(request, org, written.id), 201)
@@ -51,7 +52,27 @@ async def update_site(request: Request, body: SitePatch, query: NoQuery) -> Resp
         address=None if body.address is UNSET else body.address.value(),
         # null clears the provider, as an empty one does
         provider=None if body.provider is UNSET else body.provider or "",
+        coordinates=None
+        if body.coordinates is UNSET or body.coordinates is None
+        else body.coordinates.value(),
+        clear_coordinates=body.coordinates is None,
     )
+    await caught_up(request, written, SITE_READS)
+    return reply(Site, await existing_site(request, org, site_id))
+
+
+async def set_tariff(request: Request, body: NewTariff, query: NoQuery) -> Response:
+    org = organization(request)
+    site_id = uuid_param(request.path_params["site_id"], "site")
+    written = await services(request).network.set_site_tariff(org, site_id, body.value())
+    await caught_up(request, written, SITE_READS)
+    return reply(Site, await existing_site(request, org, site_id))
+
+
+async def remove_tariff(request: Request, body: None, query: NoQuery) -> Response:
+    org = organization(request)
+    site_id = uuid_param(request.path_params["site_id"], "site")
+    written = await services(request).network.remove_site_tariff(org, site_id)
     await caught_up(request, written, SITE_READS)
     return reply(Site, await existing_site(request, org, site_id))
 
@@ -105,11 +126,30 @@ ROUTES = (
         "PATCH",
         "/api/v1/sites/{site_id}",
         update_site,
-        "Change a site's name, address fields or provider",
+        "Change a site's name, address fields, provider or coordinates",
         body=SitePatch,
         query=NoQuery,
         responses={200: Site},
         errors=frozenset({404, 422}),
+    ),
+    Operation(
+        "PUT",
+        "/api/v1/sites/{site_id}/tariff",
+        set_tariff,
+        "Set the site's tariff (price per kWh excluding VAT, VAT rate), replacing any it had",
+        body=NewTariff,
+        query=NoQuery,
+        responses={200: Site},
+        errors=frozenset({404, 422}),
+    ),
+    Operation(
+        "DELETE",
+        "/api/v1/sites/{site_id}/tariff",
+        remove_tariff,
+        "Remove the site's tariff: roaming charges there then cost zero",
+        query=NoQuery,
+        responses={200: Site},
+        errors=frozenset({404}),
     ),
     Operation(
         "GET",

@@ -14,6 +14,7 @@ from cpms.application.base import Clock, Written, utc_now
 from cpms.application.charging import AuthorizationOutcome, ChargingCommands
 from cpms.application.organizations import OrganizationCommands
 from cpms.application.roaming import RoamingCommands
+from cpms.application.roaming_authorization import RealtimeAuthorizer
 from cpms.application.sites import NewSite, SiteCommands
 from cpms.application.stations import StationAccess, StationCommands
 from cpms.infra.writer import Writer
@@ -24,9 +25,13 @@ class ChargingNetwork(
 ):
     """Every command of cpms, one facade for the transports."""
 
-    def __init__(self, writer: Writer, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, writer: Writer, clock: Clock = utc_now, realtime: RealtimeAuthorizer | None = None
+    ) -> None:
         super().__init__(writer, clock)
         self._api_keys = {}
+        if realtime is not None:
+            self._realtime = realtime
 
 
 __all__ = [

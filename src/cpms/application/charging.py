@@ -8,14 +8,14 @@ numbers and reports on in messages that may arrive in any order (`report_transac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from cpms.aggregates.access_group import AccessGroup
-from cpms.aggregates.authorization import Authorization, authorize_card
+from cpms.aggregates.authorization import Authorization, RoamingDecision, authorize_card
 from cpms.aggregates.charge_point_transactions import ChargePointTransactions
 from cpms.aggregates.charging_session import (
     TRANSACTION_IDS,
@@ -29,7 +29,17 @@ from cpms.aggregates.charging_session import (
 from cpms.aggregates.meter import Sample, meter_reading
 from cpms.aggregates.station import Station, station_id
 from cpms.application.base import Commands, Written
+from cpms.application.roaming_authorization import (
+    Decided,
+    NeedsRealtime,
+    RealtimeAuthorizer,
+    authorize_roaming,
+    no_realtime,
+)
 from cpms.infra.writer import UnitOfWork
+
+T = TypeVar("T")
+Answer = tuple[RoamingDecision, ...] | None
 
 
 @dataclass(frozen=True)
@@ -37,28 +47,41 @@ class AuthorizationOutcome:
     """What a station is told of a token; the card, its group and the rest stay in the events."""
 
     accepted: bool
+    known: bool = False  # refused, by a roaming partner that knows the token
 
 
 ACCEPTED = AuthorizationOutcome(accepted=True)
 REFUSED = AuthorizationOutcome(accepted=False)
+REFUSED_KNOWN = AuthorizationOutcome(accepted=False, known=True)
 
 
-def outcome_of(authorization: Authorization) -> AuthorizationOutcome:
-    return ACCEPTED if authorization.accepted else REFUSED
+def outcome_of(authorization: Authorization, *, known: bool = False) -> AuthorizationOutcome:
+    if authorization.accepted:
+        return ACCEPTED
+    return REFUSED_KNOWN if known else REFUSED
+
+
+def decided_outcome(decided: Decided) -> AuthorizationOutcome:
+    return outcome_of(decided.authorization, known=decided.known)
 
 
 class ChargingCommands(Commands):
+    _realtime: RealtimeAuthorizer = staticmethod(no_realtime)  # type: ignore[assignment]
+
     async def authorize(self, ocpp_id: str, token: str) -> AuthorizationOutcome:
         """A token presented at a station: decide, and record the request with its outcome."""
 
-        def command(uow: UnitOfWork) -> AuthorizationOutcome:
+        def command(uow: UnitOfWork, answer: Answer) -> AuthorizationOutcome | NeedsRealtime:
             station = self._station(uow, ocpp_id)
-            authorization = self._authorization(uow, station, token)
-            station.record_authorization(authorization=authorization.as_dict(), occurred_at=self._clock())
-            return outcome_of(authorization)
+            decided = self._authorization(uow, station, token, answer=answer)
+            if isinstance(decided, NeedsRealtime):
+                return decided
+            now = self._clock()
+            decided.record(station, now)
+            station.record_authorization(authorization=decided.authorization.as_dict(), occurred_at=now)
+            return decided_outcome(decided)
 
-        outcome, _ = await self._writer(command)
-        return outcome
+        return await self._deciding(command)
 
     async def start_transaction(
         self,
@@ -75,7 +98,7 @@ class ChargingCommands(Commands):
         `request_key` identifies the message's content: a retry gets the same id back.
         """
 
-        def command(uow: UnitOfWork) -> tuple[str, AuthorizationOutcome]:
+        def command(uow: UnitOfWork, answer: Answer) -> tuple[str, AuthorizationOutcome] | NeedsRealtime:
             station = self._station(uow, ocpp_id)
             # Refused before an id is allocated, so a refusal spends none.
             station.require_connector(connector_id)
@@ -85,7 +108,11 @@ class ChargingCommands(Commands):
             if earlier is not None:
                 session = uow.get(ChargingSession, session_id(ocpp_id, earlier.transaction_id), "")
                 return earlier.transaction_id, outcome_of(Authorization.from_dict(session.authorization))
-            authorization = self._authorization(uow, station, token)
+            decided = self._authorization(uow, station, token, connector_id=connector_id, answer=answer)
+            if isinstance(decided, NeedsRealtime):
+                return decided  # nothing written yet: asked outside, then run again with the answer
+            decided.record(station, self._clock())
+            authorization = decided.authorization
             transaction_id = self._next_transaction_id(uow)
             session = ChargingSession.start(
                 ocpp_id=ocpp_id,
@@ -101,10 +128,9 @@ class ChargingCommands(Commands):
             uow.add(session)
             uow.add(StartRequest(key=start_key, ocpp_id=ocpp_id, transaction_id=transaction_id))
             self._begin_on_charge_point(uow, session)
-            return transaction_id, outcome_of(authorization)
+            return transaction_id, decided_outcome(decided)
 
-        (transaction_id, outcome), _ = await self._writer(command)
-        return transaction_id, outcome
+        return await self._deciding(command)
 
     async def record_readings(
         self,
@@ -150,7 +176,10 @@ class ChargingCommands(Commands):
             session.end(meter_stop_wh=meter_stop_wh, ended_at=ended_at, stop_reason=stop_reason, token=token)
             if token is None:
                 return None
-            return outcome_of(self._authorization(uow, self._station(uow, ocpp_id), token))
+            # The stopping token is told what it may do; no partner is asked nor decision
+            # recorded for it (it starts nothing), and the session's own token stays accepted.
+            decided = self._authorization(uow, self._station(uow, ocpp_id), token, session=session)
+            return REFUSED if isinstance(decided, NeedsRealtime) else outcome_of(decided.authorization)
 
         outcome, _ = await self._writer(command)
         return outcome
@@ -161,12 +190,26 @@ class ChargingCommands(Commands):
         """A station's report on a transaction it numbers, in whatever order reports arrive; a
         retried one changes nothing. Returns the outcome of the token it carried, if any."""
 
-        def command(uow: UnitOfWork) -> AuthorizationOutcome | None:
+        def command(uow: UnitOfWork, answer: Answer) -> AuthorizationOutcome | NeedsRealtime | None:
             station = self._station(uow, ocpp_id)
             if report.connector_id is not None:
                 station.require_connector(report.connector_id, within_evse=report.ocpp_connector_id)
-            authorization = self._authorization(uow, station, report.token) if report.token else None
             session = uow.find(ChargingSession, session_id(ocpp_id, report.transaction_id))
+            decided: Decided | None = None
+            if report.token:
+                deciding = self._authorization(
+                    uow,
+                    station,
+                    report.token,
+                    connector_id=report.connector_id or (session.connector_id if session else None),
+                    session=session,
+                    answer=answer,
+                )
+                if isinstance(deciding, NeedsRealtime):
+                    return deciding
+                decided = deciding
+                decided.record(station, self._clock())
+            authorization = None if decided is None else decided.authorization
             if session is None:
                 session = ChargingSession.open(
                     report,
@@ -181,12 +224,25 @@ class ChargingCommands(Commands):
                 self._begin_on_charge_point(uow, session)
             else:
                 session.follow(report, authorization)
-            return None if authorization is None else outcome_of(authorization)
+            return None if decided is None else decided_outcome(decided)
 
-        outcome, _ = await self._writer(command)
-        return outcome
+        return await self._deciding(command)
 
     # -- helpers -----------------------------------------------------------------------------
+
+    async def _deciding(self, command: Callable[[UnitOfWork, Answer], T | NeedsRealtime]) -> T:
+        """Run a command that authorizes a token. When only a roaming partner's real-time answer
+        can decide, the first run writes nothing and says whom to ask; they are asked here, on
+        the event loop and outside any unit of work (the writer and other chargers never wait
+        on an eMSP), and the command runs again with their answer, which it records."""
+        result, _ = await self._writer(lambda uow: command(uow, None))
+        if not isinstance(result, NeedsRealtime):
+            return result
+        answer = await self._realtime(result.request)
+        result, _ = await self._writer(lambda uow: command(uow, answer))
+        if isinstance(result, NeedsRealtime):  # cannot happen: an answer always decides
+            raise RuntimeError("a roaming decision was asked for twice")
+        return result
 
     @staticmethod
     def _begin_on_charge_point(uow: UnitOfWork, session: ChargingSession) -> None:
@@ -216,16 +272,37 @@ class ChargingCommands(Commands):
             f"unknown transaction {transaction_id!r} at station {ocpp_id!r}",
         )
 
-    @staticmethod
-    def _authorization(uow: UnitOfWork, station: Station, token: str) -> Authorization:
-        """The rules of PRODUCT.md section 2, in order; roaming plugs in after the cards."""
+    def _authorization(
+        self,
+        uow: UnitOfWork,
+        station: Station,
+        token: str,
+        *,
+        connector_id: int | None = None,
+        session: ChargingSession | None = None,
+        answer: Answer = None,
+    ) -> Decided | NeedsRealtime:
+        """The rules of PRODUCT.md section 2, in order: a card of the station's access groups;
+        where roaming is enabled, the partners (`roaming_authorization.py`); else Invalid. A card
+        that matches, or a station without roaming, costs no lookup beyond the groups."""
         groups = [
             group
             for group_id in station.access_group_ids
             if (group := uow.find(AccessGroup, UUID(group_id))) is not None
             and group.organization_id == station.organization_id
         ]
-        return authorize_card(token, groups)
+        authorization = authorize_card(token, groups)
+        if authorization.accepted or not station.roaming_enabled:
+            return Decided(authorization)
+        return authorize_roaming(
+            uow,
+            station,
+            token,
+            now=self._clock(),
+            connector_id=connector_id,
+            session=session,
+            answer=answer,
+        )
 
     @staticmethod
     def _next_transaction_id(uow: UnitOfWork) -> str:

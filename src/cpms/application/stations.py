@@ -56,6 +56,7 @@ class StationCommands(Commands):
                     name=site.name,
                     address=site.address,
                     provider=site.provider,
+                    coordinates=site.coordinates,
                     occurred_at=now,
                 )
                 uow.add(new_site)

@@ -120,9 +120,15 @@ class CentralSystem201(CentralSystem, ChargePoint):
 
 
 def _id_token_info(outcome: AuthorizationOutcome) -> dict[str, str]:
-    # 2.0.1 has no "Invalid" for an unknown card: Unknown says it is not known here.
-    status = AuthorizationStatusEnumType.accepted if outcome.accepted else AuthorizationStatusEnumType.unknown
-    return {"status": status}
+    # Unknown says a token is not known here (no card, no partner's yes or no); Invalid that a
+    # roaming partner knows it and refused it.
+    if outcome.accepted:
+        return {"status": AuthorizationStatusEnumType.accepted}
+    return {
+        "status": AuthorizationStatusEnumType.invalid
+        if outcome.known
+        else AuthorizationStatusEnumType.unknown
+    }
 
 
 class CentralSystem21(CentralSystem201):

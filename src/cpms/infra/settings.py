@@ -124,6 +124,12 @@ VARIABLES: tuple[Variable, ...] = (
         "ISO 4217 currency of OCPI Sessions and CDRs at sites without a tariff (they cost zero)",
         frozenset({"api"}),
     ),
+    Variable(
+        "CPMS_OCPI_AUTHORIZE_TIMEOUT",
+        "3",
+        "seconds a charger's token waits for eMSPs' real-time authorization before it is refused (1-30)",
+        GATEWAY,
+    ),
     Variable("CPMS_HEARTBEAT_INTERVAL", "300", "seconds, given to chargers in BootNotification", GATEWAY),
     Variable("CPMS_NODE_ID", "host name", "names this gateway in StationConnected events", GATEWAY),
     Variable(
@@ -183,6 +189,8 @@ class Settings:
     ocpi_url: str | None = None
     # The currency of OCPI Sessions and CDRs where the site has no tariff (they cost zero).
     ocpi_currency: str = "EUR"
+    # Seconds a token waits for eMSPs' real-time authorization (all partners asked together).
+    ocpi_authorize_timeout: float = 3.0
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -211,6 +219,7 @@ class Settings:
             auth_remember=_int(env, "CPMS_AUTH_REMEMBER", 600, 0, 86400),
             ocpi_url=_url(env, "CPMS_OCPI_URL"),
             ocpi_currency=_currency(env, "CPMS_OCPI_CURRENCY"),
+            ocpi_authorize_timeout=_int(env, "CPMS_OCPI_AUTHORIZE_TIMEOUT", 3, 1, 30),
         )
 
     def ocpi_base(self, http_port: int | None = None) -> str:

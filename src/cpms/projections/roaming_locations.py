@@ -1,7 +1,8 @@
 """The OCPI 2.2.1 Locations a CPO publishes, read from the portal's own views.
 
-A site with at least one roaming-enabled station is a Location; each charge point of such a station
-an EVSE with one Connector. No read model of its own: the sites, sheet and configuration views hold
+A site with coordinates and at least one roaming-enabled station is a Location (OCPI requires
+coordinates: a site without them is not published); each charge point of such a station an EVSE
+with one Connector. No read model of its own: the sites, sheet and configuration views hold
 everything, joined here in SQL that both databases run. The dicts returned are shaped as the
 `cpms.api.ocpi_models.locations` Structs (`msgspec.convert` turns them into those).
 """
@@ -107,14 +108,14 @@ _ROAMING = """
 _LAST_UPDATED = f"""
     WITH roaming AS ({_ROAMING})
     SELECT site_id, MAX(at) AS last_updated FROM (
-        SELECT s.id AS site_id, s.updated_at AS at FROM sites_v1 s
+        SELECT s.id AS site_id, s.updated_at AS at FROM sites_v2 s
             WHERE s.organization_id = ? AND s.id IN (SELECT site_id FROM roaming)
         UNION ALL SELECT site_id, since FROM roaming
         UNION ALL SELECT site_id, last_ocpp_at FROM roaming
         UNION ALL SELECT site_id, phase_at FROM roaming
         UNION ALL SELECT site_id, configured_at FROM roaming
     ) changes
-    WHERE site_id IN (SELECT id FROM sites_v1 WHERE organization_id = ?)
+    WHERE site_id IN (SELECT id FROM sites_v2 WHERE organization_id = ? AND latitude IS NOT NULL)
     GROUP BY site_id
 """
 
@@ -197,7 +198,7 @@ def _build(
         return {}
     marks = ", ".join("?" for _ in last_updated)
     sites = tx.execute(
-        "SELECT id, name, street, postal_code, city, country, provider FROM sites_v1"
+        "SELECT id, name, street, postal_code, city, country, provider, latitude, longitude FROM sites_v2"
         f" WHERE organization_id = ? AND id IN ({marks}) ORDER BY id",
         [organization_id, *last_updated],
     )
@@ -208,7 +209,7 @@ def _build(
     ):
         evses[row[0]].append(_evse(row))
     built = {}
-    for site_id, name, street, postal_code, city, country, provider in sites:
+    for site_id, name, street, postal_code, city, country, provider, latitude, longitude in sites:
         iso = _country(country)
         if iso is None:
             log.warning("site %s is left out of OCPI: country %r is no ISO 3166 code", site_id, country)
@@ -224,6 +225,7 @@ def _build(
             "city": city[:45],
             "postal_code": postal_code[:10],
             "country": iso.alpha3,
+            "coordinates": {"latitude": latitude, "longitude": longitude},
             "evses": evses[site_id],
             **({"operator": {"name": provider[:100]}} if provider else {}),
             "time_zone": time_zone(iso.alpha2),

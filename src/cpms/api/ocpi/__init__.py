@@ -6,11 +6,12 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Mount
 
 from cpms.api.ocpi.credentials import CREDENTIALS, VERSION_ROUTES
+from cpms.api.ocpi.locations import LOCATIONS
 from cpms.api.ocpi.registry import Module
 from cpms.api.ocpi.sessions import CDRS, SESSIONS
 from cpms.api.ocpi.tokens import TOKENS
 
-MODULES: list[Module] = [CREDENTIALS, TOKENS, SESSIONS, CDRS]
+MODULES: list[Module] = [CREDENTIALS, LOCATIONS, TOKENS, SESSIONS, CDRS]
 
 
 def mount() -> Mount:

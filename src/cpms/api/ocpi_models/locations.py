@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from msgspec import UNSET, Meta, UnsetType
+from msgspec import Meta
 
 from cpms.api.ocpi_models.common import (
     URL,
@@ -293,9 +293,7 @@ class Location(Struct_):
     country: Annotated[str, String(3)]  # ISO 3166-1 alpha-3
     time_zone: Annotated[str, String(255)]  # IANA tzdata
     last_updated: DateTime
-    # Required by OCPI 2.2.1, but cpms records no coordinates for a site yet: rather than invent a
-    # point, the field is left out until sites carry one (the single known gap, see the tests).
-    coordinates: GeoLocation | UnsetType = UNSET
+    coordinates: GeoLocation  # a site without coordinates is not published
     publish_allowed_to: list[PublishTokenType] = []
     name: Annotated[str, String(255)] | None = None
     postal_code: Annotated[str, String(10)] | None = None
