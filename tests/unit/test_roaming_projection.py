@@ -4,43 +4,28 @@ and day, and the CDR's price in exact decimals."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import msgspec
 import pytest
 
+from cpms.aggregates.authorization import RoamingDecision
 from cpms.aggregates.charging_session import ChargingSession
-from cpms.aggregates.site import Address, Site
+from cpms.aggregates.site import Address, AddressChange, Coordinates, Site, Tariff
 from cpms.aggregates.station import Station
 from cpms.api.ocpi_models.cdrs import CDR
 from cpms.api.ocpi_models.sessions import Session
 from cpms.projections import roaming
 from cpms.projections.roaming import RoamingProjection, energy_kwh, total_cost
+from cpms.projections.sites import SitesProjection
 from cpms.projections.store import SqliteViewStore
 
 T0 = datetime(2024, 5, 1, 22, 30, tzinfo=UTC)
 ADDRESS = Address(street="12 Quai de Valmy", postal_code="75010", city="Paris", country="FR")
 PARTNER, OTHER = "partner-1", "partner-2"
-
-
-@dataclass(frozen=True)
-class RoamingAuthorizationDecided(Station.Event):
-    """Shaped as the contract of issue 10 says the authorization branch records it."""
-
-    partner_id: str
-    country_code: str
-    party_id: str
-    uid: str
-    token_type: str
-    source: str
-    outcome: str
-    authorization_reference: str | None
-    occurred_at: datetime
 
 
 def roaming_auth(uid: str, partner: str = PARTNER, reference: str | None = None) -> dict[str, Any]:
@@ -76,6 +61,7 @@ def views(tmp_path: Path) -> Iterator[SqliteViewStore]:
     store = SqliteViewStore(tmp_path / "views.sqlite")
     with store.transaction() as tx:
         RoamingProjection().create_tables(tx)
+        SitesProjection().create_tables(tx)
     yield store
     store.close()
 
@@ -84,7 +70,12 @@ class World:
     def __init__(self, views: SqliteViewStore) -> None:
         self.views = views
         self.site = Site.create(
-            organization_id="org", name="Valmy", address=ADDRESS, provider="", occurred_at=T0
+            organization_id="org",
+            name="Valmy",
+            address=ADDRESS,
+            provider="",
+            coordinates=Coordinates(Decimal("48.87209"), Decimal("2.36468")),
+            occurred_at=T0,
         )
         self.station = Station.commission(
             ocpp_id="CP-1",
@@ -95,12 +86,15 @@ class World:
         )
         self.fold(self.site, self.station)
 
-    def fold(self, *aggregates: Any, events: list[Any] | None = None) -> None:
-        projection = RoamingProjection()
+    def fold(self, *aggregates: Any) -> None:
+        """The sites projection first, as a CDR reads the site's tariff when the end is folded."""
+        projections = (SitesProjection(), RoamingProjection())
+        events = [e for a in aggregates for e in a.collect_events()]
         with self.views.transaction() as tx:
-            for event in [e for a in aggregates for e in a.collect_events()] + (events or []):
-                if isinstance(event, projection.handles):
-                    projection.apply(event, tx)
+            for projection in projections:
+                for event in events:
+                    if isinstance(event, projection.handles):
+                        projection.apply(event, tx)
 
     def start(
         self, tx_id: str, auth: dict[str, Any], at: datetime, meter_wh: float = 1000.0
@@ -117,21 +111,9 @@ class World:
             authorization=auth,
         )
 
-    def decided(self, outcome: str, at: datetime, partner: str = PARTNER) -> RoamingAuthorizationDecided:
-        return RoamingAuthorizationDecided(
-            originator_id=self.station.id,
-            originator_version=self.station.version + 1,
-            timestamp=at,
-            partner_id=partner,
-            country_code="DE",
-            party_id="EMS",
-            uid="TOK",
-            token_type="RFID",
-            source="whitelist",
-            outcome=outcome,
-            authorization_reference=None,
-            occurred_at=at,
-        )
+    def decided(self, outcome: str, at: datetime, partner: str = PARTNER) -> None:
+        decision = RoamingDecision(partner, "DE", "EMS", "TOK", "RFID", "whitelist", outcome)
+        self.station.decide_roaming(decision, occurred_at=at)
 
     def sessions(self, partner: str = PARTNER, **filters: Any) -> tuple[list[dict[str, Any]], int]:
         with self.views.read() as tx:
@@ -204,20 +186,23 @@ def test_a_roaming_session_is_active_then_completed_with_its_cdr(world: World) -
 
 
 def test_the_tariff_at_the_end_prices_the_cdr_and_later_changes_do_not(world: World) -> None:
-    tariff = {"currency": "CHF", "price_per_kwh": "0.35", "vat_percent": "8.1"}
+    world.site.set_tariff(Tariff("CHF", Decimal("0.35"), Decimal("8.1")), occurred_at=T0)
     session = world.start("1", roaming_auth("TOK"), T0, meter_wh=0)
-    world.fold(session)
+    world.fold(world.site, session)
     session.end(meter_stop_wh=10_001, ended_at=T0 + timedelta(hours=1), stop_reason=None, token=None)
-    with mock.patch.object(roaming, "site_tariff", return_value=tariff):
-        world.fold(session)
+    world.fold(session)
     before = world.cdrs()[0][0]
+    assert before["cdr_location"]["coordinates"] == {"latitude": "48.872090", "longitude": "2.364680"}
     # 10.001 kWh * 0.35 = 3.50035 -> 3.50; incl. 8.1 % VAT: 3.78387835 -> 3.78
     assert before["total_cost"] == {"excl_vat": 3.5, "incl_vat": 3.78} and before["currency"] == "CHF"
     assert before["auth_method"] == "WHITELIST"
 
     session.record_readings(energy(T0 + timedelta(hours=2), 99_999))  # a late reading
-    world.fold(session)
-    assert world.cdrs()[0][0] == before
+    world.site.set_tariff(Tariff("EUR", Decimal("9"), Decimal("20")), occurred_at=T0 + timedelta(hours=3))
+    world.site.update(name="Renamed", address=AddressChange(city="Lyon"), occurred_at=T0 + timedelta(hours=3))
+    world.fold(world.site, session)
+    assert world.cdrs()[0][0] == before  # issued: a late reading, a new tariff or address move nothing
+    msgspec.convert(before, CDR)
 
 
 def test_cost_arithmetic_is_decimal_to_the_cent() -> None:
@@ -258,15 +243,13 @@ def test_activity_counts_sessions_by_start_day_and_decisions_by_partner(world: W
     late.end(meter_stop_wh=2000, ended_at=T0 + timedelta(hours=3), stop_reason=None, token=None)
     next_day = world.start("2", roaming_auth("B"), T0 + timedelta(hours=2), meter_wh=0)
     other = world.start("3", roaming_auth("C", OTHER), T0, meter_wh=0)
-    decisions = [
-        world.decided("accepted", T0),
-        world.decided("rejected", T0),
-        world.decided("rejected", T0),
-        world.decided("timeout", T0 + timedelta(hours=2)),
-        world.decided("error", T0 + timedelta(hours=2)),
-        world.decided("accepted", T0, partner=OTHER),
-    ]
-    world.fold(late, next_day, other, events=decisions)
+    world.decided("accepted", T0)
+    world.decided("rejected", T0)
+    world.decided("rejected", T0)
+    world.decided("timeout", T0 + timedelta(hours=2))
+    world.decided("error", T0 + timedelta(hours=2))
+    world.decided("accepted", T0, partner=OTHER)
+    world.fold(late, next_day, other, world.station)
     with world.views.read() as tx:
         view = roaming.activity(tx, "org", since=T0 - timedelta(days=1))
         elsewhere = roaming.activity(tx, "another-org", since=T0 - timedelta(days=1))

@@ -21,9 +21,9 @@ from cpms.aggregates.charging_session import ChargingSession
 from cpms.aggregates.meter import energy_register_wh
 from cpms.aggregates.site import Site
 from cpms.aggregates.station import Station
-from cpms.projections import sites
 from cpms.projections.base import Projection
 from cpms.projections.roaming_locations import DEFAULT_CONNECTOR, evse_uid
+from cpms.projections.sites import site_tariff
 from cpms.projections.store import Tx
 from cpms.timestamps import to_iso
 
@@ -36,7 +36,7 @@ _SESSION = (
     " COALESCE(meter_start_wh, first_register_wh), COALESCE(meter_stop_wh, last_register_wh),"
     " partner_id, country_code, party_id, uid, token_type, contract_id, authorization_reference,"
     " last_updated, tariff_currency, tariff_price_per_kwh, tariff_vat_percent,"
-    " site_name, site_street, site_postal_code, site_city, site_country"
+    " site_name, site_street, site_postal_code, site_city, site_country, site_latitude, site_longitude"
 )
 
 
@@ -46,14 +46,15 @@ class RoamingProjection(Projection):
     handles = (
         Site.SiteCreated,
         Site.SiteUpdated,
-        Station.Event,  # commissioning (whose organization a station is) and roaming decisions
+        Station.StationCommissioned,  # whose organization a station is
+        Station.RoamingAuthorizationDecided,
         ChargingSession.TransactionStarted,
         ChargingSession.TransactionAuthorized,
         ChargingSession.TransactionStartReported,
         ChargingSession.MeterValuesRecorded,
         ChargingSession.TransactionEnded,
         ChargingSession.TransactionSuperseded,
-        ChargingSession.Event,  # RoamingSessionAuthorized
+        ChargingSession.RoamingSessionAuthorized,
     )
 
     def create_tables(self, tx: Tx) -> None:
@@ -70,7 +71,9 @@ class RoamingProjection(Projection):
                 street TEXT NOT NULL,
                 postal_code TEXT NOT NULL,
                 city TEXT NOT NULL,
-                country TEXT NOT NULL
+                country TEXT NOT NULL,
+                latitude TEXT,
+                longitude TEXT
             )"""
         )
         tx.execute(
@@ -114,7 +117,9 @@ class RoamingProjection(Projection):
                 site_street TEXT,
                 site_postal_code TEXT,
                 site_city TEXT,
-                site_country TEXT
+                site_country TEXT,
+                site_latitude TEXT,
+                site_longitude TEXT
             )"""
         )
         tx.execute(
@@ -133,7 +138,8 @@ class RoamingProjection(Projection):
             case Site.SiteCreated():
                 address = event.address
                 tx.execute(
-                    "INSERT INTO roaming_sites_v1 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO roaming_sites_v1 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (id) DO NOTHING",
                     (
                         session,
                         event.name,
@@ -141,11 +147,14 @@ class RoamingProjection(Projection):
                         address["postal_code"],
                         address["city"],
                         address["country"],
+                        *_coordinates(event.coordinates),
                     ),
                 )
             case Site.SiteUpdated():
                 changes = dict(event.changes)
                 changes.update(changes.pop("address", {}))
+                if "coordinates" in changes:
+                    changes["latitude"], changes["longitude"] = _coordinates(changes.pop("coordinates"))
                 changes = {k: v for k, v in changes.items() if k in _SITE_COLUMNS}
                 if changes:
                     assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -158,7 +167,7 @@ class RoamingProjection(Projection):
                     "INSERT INTO roaming_stations_v1 VALUES (?, ?) ON CONFLICT (station_id) DO NOTHING",
                     (session, event.organization_id),
                 )
-            case Station.Event() if type(event).__name__ == "RoamingAuthorizationDecided":
+            case Station.RoamingAuthorizationDecided():
                 self._decided(event, tx)
             case ChargingSession.TransactionStarted():
                 tx.execute(
@@ -180,7 +189,7 @@ class RoamingProjection(Projection):
                 self._authorized(session, event.authorization, received, tx)
             case ChargingSession.TransactionAuthorized():
                 self._authorized(session, event.authorization, received, tx)
-            case ChargingSession.Event() if type(event).__name__ == "RoamingSessionAuthorized":
+            case ChargingSession.RoamingSessionAuthorized():
                 self._roaming(session, _fields(event), received, tx)
             case ChargingSession.TransactionStartReported():
                 at = to_iso(event.started_at)
@@ -269,13 +278,16 @@ class RoamingProjection(Projection):
         site_id = rows[0][0]
         tariff = site_tariff(tx, site_id) or {}
         site = tx.execute(
-            "SELECT name, street, postal_code, city, country FROM roaming_sites_v1 WHERE id = ?", (site_id,)
+            "SELECT name, street, postal_code, city, country, latitude, longitude FROM roaming_sites_v1"
+            " WHERE id = ?",
+            (site_id,),
         )
-        name, street, postal_code, city, country = site[0] if site else (None,) * 5
+        name, street, postal_code, city, country, latitude, longitude = site[0] if site else (None,) * 7
         tx.execute(
             "UPDATE roaming_sessions_v1 SET ended_at = ?, meter_stop_wh = ?, last_updated = ?,"
             " tariff_currency = ?, tariff_price_per_kwh = ?, tariff_vat_percent = ?, site_name = ?,"
-            " site_street = ?, site_postal_code = ?, site_city = ?, site_country = ? WHERE id = ?",
+            " site_street = ?, site_postal_code = ?, site_city = ?, site_country = ?, site_latitude = ?,"
+            " site_longitude = ? WHERE id = ?",
             (
                 to_iso(event.ended_at),
                 event.meter_stop_wh,
@@ -288,12 +300,18 @@ class RoamingProjection(Projection):
                 postal_code,
                 city,
                 country,
+                latitude,
+                longitude,
                 session,
             ),
         )
 
 
-_SITE_COLUMNS = {"name", "street", "postal_code", "city", "country"}
+_SITE_COLUMNS = {"name", "street", "postal_code", "city", "country", "latitude", "longitude"}
+
+
+def _coordinates(coordinates: dict[str, str] | None) -> tuple[str | None, str | None]:
+    return (None, None) if coordinates is None else (coordinates["latitude"], coordinates["longitude"])
 
 
 def _fields(event: Any) -> dict[str, Any]:
@@ -313,13 +331,6 @@ def _fields(event: Any) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def site_tariff(tx: Tx, site_id: str) -> dict[str, Any] | None:
-    """The site's tariff now (`cpms.projections.sites.site_tariff`, the contract of issue 10),
-    or None where sites carry no tariffs."""
-    read = getattr(sites, "site_tariff", None)
-    return None if read is None else read(tx, site_id)  # type: ignore[no-any-return]
 
 
 # -- pricing ------------------------------------------------------------------------------------
@@ -469,6 +480,7 @@ def _cdr(row: tuple[Any, ...], country_code: str, party_id: str, currency: str) 
         "connector_standard": DEFAULT_CONNECTOR["standard"],
         "connector_format": DEFAULT_CONNECTOR["format"],
         "connector_power_type": DEFAULT_CONNECTOR["power_type"],
+        "coordinates": None if row[25] is None else {"latitude": row[25], "longitude": row[26]},
     }
     cdr: dict[str, Any] = {
         "country_code": country_code,
