@@ -69,6 +69,7 @@ def views(tmp_path: Path) -> Iterator[SqliteViewStore]:
 class World:
     def __init__(self, views: SqliteViewStore) -> None:
         self.views = views
+        self.log: list[Any] = []  # every event folded, in order: the event store's log
         self.site = Site.create(
             organization_id="org",
             name="Valmy",
@@ -87,9 +88,9 @@ class World:
         self.fold(self.site, self.station)
 
     def fold(self, *aggregates: Any) -> None:
-        """The sites projection first, as a CDR reads the site's tariff when the end is folded."""
         projections = (SitesProjection(), RoamingProjection())
         events = [e for a in aggregates for e in a.collect_events()]
+        self.log += events
         with self.views.transaction() as tx:
             for projection in projections:
                 for event in events:
@@ -203,6 +204,30 @@ def test_the_tariff_at_the_end_prices_the_cdr_and_later_changes_do_not(world: Wo
     world.fold(world.site, session)
     assert world.cdrs()[0][0] == before  # issued: a late reading, a new tariff or address move nothing
     msgspec.convert(before, CDR)
+
+
+def test_a_rebuilt_projection_prices_every_cdr_as_it_was_issued(world: World, tmp_path: Path) -> None:
+    """Rebuilt alone from the log (a new version, say), with the sites view long since showing a
+    later tariff, each CDR still has the price of the tariff in force when its session ended."""
+    world.site.set_tariff(Tariff("CHF", Decimal("0.35"), Decimal("8.1")), occurred_at=T0)
+    session = world.start("1", roaming_auth("TOK"), T0, meter_wh=0)
+    session.end(meter_stop_wh=10_001, ended_at=T0 + timedelta(hours=1), stop_reason=None, token=None)
+    world.fold(world.site, session)
+    world.site.set_tariff(Tariff("EUR", Decimal("9"), Decimal("20")), occurred_at=T0 + timedelta(hours=3))
+    world.fold(world.site)
+    issued = world.cdrs()
+
+    rebuilt = SqliteViewStore(tmp_path / "rebuilt.sqlite")
+    projection = RoamingProjection()
+    with rebuilt.transaction() as tx:
+        projection.create_tables(tx)
+        for event in world.log:
+            if isinstance(event, projection.handles):
+                projection.apply(event, tx)
+    with rebuilt.read() as tx:
+        assert roaming.ocpi_cdrs(tx, "org", PARTNER, **World._paging({})) == issued
+    rebuilt.close()
+    assert issued[0][0]["total_cost"] == {"excl_vat": 3.5, "incl_vat": 3.78}
 
 
 def test_cost_arithmetic_is_decimal_to_the_cent() -> None:

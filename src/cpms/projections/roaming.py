@@ -4,8 +4,10 @@ leaves when it ends (OCPI CDRs), and the activity per organization, partner and 
 Every session is folded, roaming or not, because a 2.0.1 token can arrive after the transaction
 began: the roaming fields are filled when an authorization names a partner, and reads list only
 those. A CDR is the ended session's row, its price fixed when the end is folded: the tariff of the
-site at that moment and the site's address are copied into the row, and nothing folded later
-changes an ended row, so a CDR never changes once issued.
+site at that point of the log and the site's address are copied into the row, and nothing folded
+later changes an ended row, so a CDR never changes once issued. The projection keeps its own copy
+of each site's address and tariff, folded from the site's events in log order, so that rebuilding
+it prices every CDR as it was priced the first time (another view's current tariff would not).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from cpms.aggregates.site import Site
 from cpms.aggregates.station import Station
 from cpms.projections.base import Projection
 from cpms.projections.roaming_locations import DEFAULT_CONNECTOR, evse_uid
-from cpms.projections.sites import site_tariff
 from cpms.projections.store import Tx
 from cpms.timestamps import to_iso
 
@@ -46,6 +47,8 @@ class RoamingProjection(Projection):
     handles = (
         Site.SiteCreated,
         Site.SiteUpdated,
+        Site.SiteTariffSet,
+        Site.SiteTariffRemoved,
         Station.StationCommissioned,  # whose organization a station is
         Station.RoamingAuthorizationDecided,
         ChargingSession.TransactionStarted,
@@ -73,7 +76,10 @@ class RoamingProjection(Projection):
                 city TEXT NOT NULL,
                 country TEXT NOT NULL,
                 latitude TEXT,
-                longitude TEXT
+                longitude TEXT,
+                tariff_currency TEXT,
+                tariff_price_per_kwh TEXT,
+                tariff_vat_percent TEXT
             )"""
         )
         tx.execute(
@@ -138,8 +144,8 @@ class RoamingProjection(Projection):
             case Site.SiteCreated():
                 address = event.address
                 tx.execute(
-                    "INSERT INTO roaming_sites_v1 VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO roaming_sites_v1 (id, name, street, postal_code, city, country, latitude,"
+                    " longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
                     (
                         session,
                         event.name,
@@ -162,6 +168,19 @@ class RoamingProjection(Projection):
                         f"UPDATE roaming_sites_v1 SET {assignments} WHERE id = ?",
                         (*changes.values(), session),
                     )
+            case Site.SiteTariffSet():
+                tariff = event.tariff
+                tx.execute(
+                    "UPDATE roaming_sites_v1 SET tariff_currency = ?, tariff_price_per_kwh = ?,"
+                    " tariff_vat_percent = ? WHERE id = ?",
+                    (tariff["currency"], tariff["price_per_kwh"], tariff["vat_percent"], session),
+                )
+            case Site.SiteTariffRemoved():
+                tx.execute(
+                    "UPDATE roaming_sites_v1 SET tariff_currency = NULL, tariff_price_per_kwh = NULL,"
+                    " tariff_vat_percent = NULL WHERE id = ?",
+                    (session,),
+                )
             case Station.StationCommissioned():
                 tx.execute(
                     "INSERT INTO roaming_stations_v1 VALUES (?, ?) ON CONFLICT (station_id) DO NOTHING",
@@ -276,13 +295,15 @@ class RoamingProjection(Projection):
         if not rows:
             return
         site_id = rows[0][0]
-        tariff = site_tariff(tx, site_id) or {}
         site = tx.execute(
-            "SELECT name, street, postal_code, city, country, latitude, longitude FROM roaming_sites_v1"
-            " WHERE id = ?",
+            "SELECT name, street, postal_code, city, country, latitude, longitude, tariff_currency,"
+            " tariff_price_per_kwh, tariff_vat_percent FROM roaming_sites_v1 WHERE id = ?",
             (site_id,),
         )
-        name, street, postal_code, city, country, latitude, longitude = site[0] if site else (None,) * 7
+        name, street, postal_code, city, country, latitude, longitude, *priced = (
+            site[0] if site else (None,) * 10
+        )
+        tariff = dict(zip(("currency", "price_per_kwh", "vat_percent"), priced, strict=True))
         tx.execute(
             "UPDATE roaming_sessions_v1 SET ended_at = ?, meter_stop_wh = ?, last_updated = ?,"
             " tariff_currency = ?, tariff_price_per_kwh = ?, tariff_vat_percent = ?, site_name = ?,"

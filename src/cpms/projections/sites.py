@@ -163,16 +163,6 @@ def get_site(tx: Tx, organization_id: str, site_id: str) -> dict[str, Any] | Non
     return site
 
 
-def site_tariff(tx: Tx, site_id: str) -> dict[str, str] | None:
-    """The site's tariff, `{"currency", "price_per_kwh", "vat_percent"}` as exact decimal strings
-    (the price excluding VAT), or None when the site has none (or is unknown)."""
-    rows = tx.execute(
-        "SELECT tariff_currency, tariff_price_per_kwh, tariff_vat_percent FROM sites_v2 WHERE id = ?",
-        (site_id,),
-    )
-    return _tariff(rows[0]) if rows else None
-
-
 def _site(row: tuple[Any, ...], state: str) -> dict[str, Any]:
     return {
         "id": row[0],
