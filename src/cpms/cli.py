@@ -140,14 +140,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 async def _create_org(args: argparse.Namespace) -> None:
-    node = Node.build(Settings.from_env())
-    await node.writer.start()
-    try:
-        organization_id, api_key = await node.network.create_organization(args.name)
-    finally:
-        await node.writer.stop()
-        node.store.close()
-        node.views.close()
+    organization_id, api_key = await _admin(lambda node: node.network.create_organization(args.name))
     print(json.dumps({"organization_id": organization_id, "api_key": api_key}), flush=True)
 
 

@@ -12,6 +12,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
+
 from cpms.infra.settings import VARIABLES, Settings
 from cpms.node import all_projections
 from tests.support import api_client_with
@@ -127,3 +129,36 @@ def test_every_variable_the_settings_read_is_documented_in_help_and_readme():
     assert read == {variable.name for variable in VARIABLES}
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert {name for name in read if f"`{name}`" not in readme} == set()
+
+
+async def test_an_operator_registers_an_emsp_from_the_command_line(database_url, start_node):
+    created = await asyncio.to_thread(_cpms, "admin", "create-org", "Volt Fleet", database_url=database_url)
+    org = json.loads(created.stdout)["organization_id"]
+    party = ["--country-code", "FR", "--party-id", "VLT", "--name", "Volt Fleet"]
+    emsp = ["--country-code", "DE", "--party-id", "EMS", "--name", "Mobility eMSP"]
+
+    too_soon = await asyncio.to_thread(
+        _cpms, "roaming", "add-partner", "--org", org, *emsp, database_url=database_url
+    )
+    assert too_soon.returncode == 2 and "Traceback" not in too_soon.stderr  # no party of our own yet
+    nobody = await asyncio.to_thread(
+        _cpms, "roaming", "set-party", "--org", "no-such-org", *party, database_url=database_url
+    )
+    assert nobody.returncode == 2 and "organization 'no-such-org' not found" in nobody.stderr
+
+    set_party = await asyncio.to_thread(
+        _cpms, "roaming", "set-party", "--org", org, *party, database_url=database_url
+    )
+    assert set_party.returncode == 0, set_party.stderr
+    assert json.loads(set_party.stdout) == {"country_code": "FR", "party_id": "VLT", "name": "Volt Fleet"}
+    added = await asyncio.to_thread(
+        _cpms, "roaming", "add-partner", "--org", org, *emsp, database_url=database_url
+    )
+    assert added.returncode == 0, added.stderr
+    printed = json.loads(added.stdout)
+    assert printed["token_a"] and printed["versions_url"].endswith("/ocpi/versions")
+
+    node = await start_node()  # the token A printed opens the OCPI versions to the eMSP
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{node.http_port}") as ocpi:
+        versions = await ocpi.get("/ocpi/versions", headers={"Authorization": f"Token {printed['token_a']}"})
+    assert versions.status_code == 200 and versions.json()["status_code"] == 1000

@@ -15,6 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from cpms.aggregates.errors import Conflict, InvalidValue
+from cpms.aggregates.organization import Organization
 from cpms.aggregates.roaming import (
     PartnerCredential,
     RoamingPartner,
@@ -22,8 +23,10 @@ from cpms.aggregates.roaming import (
     RoamingParty,
 )
 from cpms.aggregates.roaming_tokens import RoamingToken, RoamingTokenUids, roaming_token_id
-from cpms.application.base import Commands, Written
+from cpms.application.base import Commands, Written, parse_uuid
 from cpms.infra.writer import UnitOfWork
+
+_NO_ID = UUID(int=0)  # what an id that is no UUID names: nothing
 
 
 def credentials_token() -> str:
@@ -83,6 +86,8 @@ class RoamingCommands(Commands):
         self, organization_id: str, *, country_code: str, party_id: str, name: str
     ) -> Party:
         def command(uow: UnitOfWork) -> Party:
+            missing = f"organization {organization_id!r} not found"
+            uow.get(Organization, parse_uuid(organization_id) or _NO_ID, missing)  # the CLI names it by hand
             party = uow.find(RoamingParty, RoamingParty.create_id(organization_id))
             if party is None:
                 party = RoamingParty(organization_id=organization_id)
