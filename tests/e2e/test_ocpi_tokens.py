@@ -86,3 +86,14 @@ async def test_another_partys_path_and_malformed_tokens_are_refused_and_store_no
         patch = await ocpi.patch(url, json={"valid": False})  # no last_updated
         assert (patch.status_code, patch.json()["status_code"]) == (400, 2001)
         assert await head(node) == before
+
+
+async def test_a_body_over_the_limit_is_refused_before_it_is_read_and_stores_nothing(node, api):
+    tokens_url, token_c = await connected_partner(api)
+    before = await head(node)
+    async with httpx.AsyncClient(timeout=15, headers=token_header(token_c)) as ocpi:
+        huge = {**TOKEN, "issuer": "x" * 300_000}
+        response = await ocpi.put(f"{tokens_url}/FR/ABC/012345678", json=huge)
+    assert response.status_code == 413
+    assert response.json()["status_code"] == 2000 and "exceeds" in response.json()["status_message"]
+    assert await head(node) == before

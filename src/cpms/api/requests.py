@@ -25,7 +25,7 @@ async def body_of(request: Request, model: type[M]) -> M:
     of its type. Bodies over MAX_BODY_BYTES are refused (413) before they are read whole, and
     bodies declared as anything but JSON (415): no Content-Type at all is taken as JSON."""
     _json_declared(request)
-    body = await _read(request)
+    body = await read_body(request)
     try:
         return msgspec.json.decode(body, type=model)
     except msgspec.ValidationError as error:
@@ -66,7 +66,8 @@ def _json_declared(request: Request) -> None:
         )
 
 
-async def _read(request: Request) -> bytes:
+async def read_body(request: Request) -> bytes:
+    """The body, refused (413) as soon as it is known to exceed MAX_BODY_BYTES."""
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > MAX_BODY_BYTES:
         raise _too_large()

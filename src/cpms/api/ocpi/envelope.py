@@ -18,6 +18,8 @@ from starlette.routing import Route
 
 from cpms.aggregates.errors import Conflict, InvalidValue, NotFound
 from cpms.api.context import services
+from cpms.api.errors import ApiError
+from cpms.api.requests import read_body
 from cpms.application.roaming import OcpiCaller
 from cpms.infra.health import is_unavailable
 
@@ -131,8 +133,12 @@ def authorization(token: str) -> str:
 
 
 async def json_body(request: Request, model: type[Any]) -> Any:
-    """The body as `model`, or 2001 naming what is wrong (invalid JSON: HTTP 400 as well)."""
-    body = await request.body()
+    """The body as `model`, or 2001 naming what is wrong (invalid JSON: HTTP 400 as well); a body
+    over the API's limit is refused (HTTP 413) before it is read whole."""
+    try:
+        body = await read_body(request)
+    except ApiError as error:
+        raise OcpiError(error.status, CLIENT_ERROR, error.message) from None
     try:
         return msgspec.json.decode(body, type=model)
     except msgspec.ValidationError as error:
