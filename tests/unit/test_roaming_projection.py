@@ -3,6 +3,7 @@ and day, and the CDR's price in exact decimals."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -248,6 +249,7 @@ def test_only_roaming_sessions_of_the_partner_are_served_paged_by_last_updated(w
     world.fold(*sessions, world.start("card", rfid, T0), world.start("other", roaming_auth("X", OTHER), T0))
     world.fold(mine_later)
     assert world.sessions()[1] == 3
+    time.sleep(0.002)  # last_updated is when an event was recorded, to the millisecond: a later one
     mine_later.authorize(roaming_auth("T9"))  # 2.0.1: the token came after the transaction began
     world.fold(mine_later)
 
