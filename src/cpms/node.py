@@ -83,6 +83,7 @@ class Node:
     projections: ProjectionRunner
     presence: Presence
     health: DependencyMonitor
+    realtime: RealtimeAuthorization
     gateway: OcppGateway | None = None
     ocpp_port: int | None = None
     ocpp_tls_port: int | None = None
@@ -107,17 +108,17 @@ class Node:
             deadline=settings.write_timeout,
         )
         presence = Presence(lambda seen: record_presence(views, seen))
+        realtime = RealtimeAuthorization(timeout=settings.ocpi_authorize_timeout)
         return cls(
             settings=settings,
             store=store,
             views=views,
             writer=writer,
-            network=ChargingNetwork(
-                writer, clock, realtime=RealtimeAuthorization(timeout=settings.ocpi_authorize_timeout)
-            ),
+            network=ChargingNetwork(writer, clock, realtime=realtime),
             projections=projections,
             presence=presence,
             health=health,
+            realtime=realtime,
         )
 
     async def start(self, *, gateway: bool = True, projector: bool = True, api: bool = True) -> None:
@@ -208,6 +209,7 @@ class Node:
             self.projections.stop()
         if "writer" in self._started:
             await self.writer.stop()
+        await self.realtime.aclose()
         if "health" in self._started:
             await self.health.stop()
         self._started.clear()

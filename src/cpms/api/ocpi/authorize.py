@@ -35,32 +35,43 @@ MAX_REFERENCE_LENGTH = 36  # CiString(36)
 
 
 class RealtimeAuthorization:
-    """The `RealtimeAuthorizer` the composition root wires: asks partners over OCPI 2.2.1."""
+    """The `RealtimeAuthorizer` the composition root wires: asks partners over OCPI 2.2.1.
+
+    One HTTP client for the node's life, opened on first use: its connections to each eMSP
+    (TLS handshakes included) are kept and reused, so a driver waits for the eMSP's answer, not
+    for a new connection each time."""
 
     def __init__(self, timeout: float) -> None:
         self._timeout = timeout
+        self._client: httpx.AsyncClient | None = None
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def __call__(self, request: RealtimeRequest) -> tuple[RoamingDecision, ...]:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(self._timeout)) as client:
-            tasks = {
-                asyncio.create_task(_ask(client, partner, request)): partner for partner in request.partners
-            }
-            answered: dict[RealtimePartner, RoamingDecision] = {}
-            try:
-                async with asyncio.timeout(self._timeout):
-                    for next_done in asyncio.as_completed(tasks):
-                        decision = await next_done
-                        if decision.accepted:
-                            return (decision,)  # the first ALLOWED decides; the others are cancelled
-                        answered[_partner_of(decision, request)] = decision
-            except TimeoutError:
-                pass
-            finally:
-                for task in tasks:
-                    task.cancel()
-                for task in tasks:
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(self._timeout))
+        tasks = {
+            asyncio.create_task(_ask(self._client, partner, request)): partner for partner in request.partners
+        }
+        answered: dict[RealtimePartner, RoamingDecision] = {}
+        try:
+            async with asyncio.timeout(self._timeout):
+                for next_done in asyncio.as_completed(tasks):
+                    decision = await next_done
+                    if decision.accepted:
+                        return (decision,)  # the first ALLOWED decides; the others are cancelled
+                    answered[_partner_of(decision, request)] = decision
+        except TimeoutError:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         return tuple(
             answered.get(partner) or realtime_decision(partner, request, ROAMING_TIMEOUT)
             for partner in request.partners
