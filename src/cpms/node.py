@@ -16,6 +16,7 @@ from cpms.aggregates.station import Station
 from cpms.api.app import create_app
 from cpms.api.context import ApiServices
 from cpms.api.ocpi.authorize import RealtimeAuthorization
+from cpms.api.ocpi.push import PushWorker
 from cpms.application import ChargingNetwork, Clock, utc_now
 from cpms.gateway.guard import CredentialGuard, GuardPolicy
 from cpms.gateway.presence import Presence
@@ -84,6 +85,7 @@ class Node:
     presence: Presence
     health: DependencyMonitor
     realtime: RealtimeAuthorization
+    push: PushWorker
     gateway: OcppGateway | None = None
     ocpp_port: int | None = None
     ocpp_tls_port: int | None = None
@@ -109,16 +111,26 @@ class Node:
         )
         presence = Presence(lambda seen: record_presence(views, seen))
         realtime = RealtimeAuthorization(timeout=settings.ocpi_authorize_timeout)
+        network = ChargingNetwork(writer, clock, realtime=realtime)
+        push = PushWorker(
+            views,
+            network,
+            currency=settings.ocpi_currency,
+            retry_first=settings.ocpi_push_retry_first,
+            retry_max=settings.ocpi_push_retry_max,
+        )
+        projections.on_folded = push.wake
         return cls(
             settings=settings,
             store=store,
             views=views,
             writer=writer,
-            network=ChargingNetwork(writer, clock, realtime=realtime),
+            network=network,
             projections=projections,
             presence=presence,
             health=health,
             realtime=realtime,
+            push=push,
         )
 
     async def start(self, *, gateway: bool = True, projector: bool = True, api: bool = True) -> None:
@@ -142,6 +154,9 @@ class Node:
         if projector:
             self.projections.start()
             self._started.append("projections")
+            # The role that folds the outbox also works it off: pushes to eMSPs (api/ocpi/push.py).
+            await self.push.start()
+            self._started.append("push")
         if gateway:
             tls = self._tls_context()
             await self.presence.start()
@@ -205,6 +220,8 @@ class Node:
         if "gateway" in self._started and self.gateway is not None:
             await self.gateway.stop()
             await self.presence.stop()
+        if "push" in self._started:
+            await self.push.stop()
         if "projections" in self._started:
             self.projections.stop()
         if "writer" in self._started:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import caught_up, organization, read, services
+from cpms.api.context import Tx, caught_up, organization, read, services
 from cpms.api.models.common import NoQuery, PageQuery
 from cpms.api.models.roaming import (
     ActivityQuery,
@@ -19,7 +20,7 @@ from cpms.api.models.roaming import (
 )
 from cpms.api.responses import reply
 from cpms.api.routing import Operation
-from cpms.projections import roaming, roaming_partners
+from cpms.projections import roaming, roaming_outbox, roaming_partners
 
 PARTNER_READS = (roaming_partners.RoamingPartnersProjection,)
 
@@ -44,10 +45,18 @@ async def add_partner(request: Request, body: NewPartner, query: NoQuery) -> Res
 
 
 async def list_partners(request: Request, body: None, query: PageQuery) -> Response:
-    items, next_cursor = await read(
-        request, roaming_partners.list_partners, organization(request), limit=query.limit, cursor=query.cursor
-    )
+    items, next_cursor = await read(request, _partners, organization(request), query.limit, query.cursor)
     return reply(PartnerPage, {"items": items, "next_cursor": next_cursor})
+
+
+def _partners(
+    tx: Tx, organization_id: str, limit: int, cursor: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The partners with their push deliveries, in one read."""
+    items, next_cursor = roaming_partners.list_partners(tx, organization_id, limit=limit, cursor=cursor)
+    pushed = roaming_outbox.partner_state(tx, organization_id)
+    nothing = {"pending": 0, "failed": 0, "last_failure": None}
+    return [{**item, "push": pushed.get(item["id"], nothing)} for item in items], next_cursor
 
 
 async def activity(request: Request, body: None, query: ActivityQuery) -> Response:
@@ -87,7 +96,7 @@ ROUTES = (
         "GET",
         "/api/v1/roaming/partners",
         list_partners,
-        "Roaming partners, oldest first (never their tokens)",
+        "Roaming partners, oldest first (never their tokens), with their Sessions and CDRs push state",
         query=PageQuery,
         responses={200: PartnerPage},
     ),

@@ -17,6 +17,8 @@ from uuid import UUID
 from cpms.aggregates.errors import Conflict, InvalidValue
 from cpms.aggregates.organization import Organization
 from cpms.aggregates.roaming import (
+    RECEIVER,
+    REGISTERED,
     PartnerCredential,
     RoamingPartner,
     RoamingPartners,
@@ -79,6 +81,21 @@ class EmspCredentials:
     country_code: str
     party_id: str
     endpoints: Mapping[str, str]  # "module|ROLE" -> url
+
+
+@dataclass(frozen=True)
+class PushTarget:
+    """Where and how a partner receives pushed Sessions and CDRs; a URL is None when the partner
+    offers no such receiver, and `token_b` None once it unregistered."""
+
+    partner_id: str
+    country_code: str
+    party_id: str
+    registered: bool
+    token_b: str | None
+    sessions_url: str | None
+    cdrs_url: str | None
+    party: Party | None  # our own CPO party
 
 
 class RoamingCommands(Commands):
@@ -153,6 +170,23 @@ class RoamingCommands(Commands):
             return None
         return OcpiCaller(
             str(partner.id), partner.organization_id, partner.country_code, partner.party_id, which, party
+        )
+
+    async def push_target(self, partner_id: str) -> PushTarget | None:
+        """The partner's receivers as its latest credentials say; never cached, so a credentials
+        update or an unregistration takes effect at the next delivery."""
+        partner = await self._load(parse_uuid(partner_id) or _NO_ID)
+        if not isinstance(partner, RoamingPartner):
+            return None
+        return PushTarget(
+            str(partner.id),
+            partner.country_code,
+            partner.party_id,
+            partner.state == REGISTERED,
+            partner.token_b,
+            partner.endpoint("sessions", RECEIVER),
+            partner.endpoint("cdrs", RECEIVER),
+            await self.roaming_party(partner.organization_id),
         )
 
     async def exchange_partner_credentials(
@@ -264,4 +298,12 @@ def _party(uow: UnitOfWork, organization_id: str) -> RoamingParty | None:
     return party if party is not None and party.party_id else None
 
 
-__all__ = ["EmspCredentials", "NewPartner", "OcpiCaller", "Party", "partner_tokens", "roaming_partners"]
+__all__ = [
+    "EmspCredentials",
+    "NewPartner",
+    "OcpiCaller",
+    "Party",
+    "PushTarget",
+    "partner_tokens",
+    "roaming_partners",
+]

@@ -191,6 +191,10 @@ class Settings:
     ocpi_currency: str = "EUR"
     # Seconds a token waits for eMSPs' real-time authorization (all partners asked together).
     ocpi_authorize_timeout: float = 3.0
+    # Pushing Sessions and CDRs (api/ocpi/push.py): a partner's first retry after a failure, in
+    # seconds, doubling up to the second; not read from the environment, tests shorten them.
+    ocpi_push_retry_first: float = 1.0
+    ocpi_push_retry_max: float = 300.0
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):

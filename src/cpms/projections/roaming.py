@@ -23,6 +23,7 @@ from cpms.aggregates.charging_session import ChargingSession
 from cpms.aggregates.meter import energy_register_wh
 from cpms.aggregates.site import Site
 from cpms.aggregates.station import Station
+from cpms.projections import roaming_outbox as outbox
 from cpms.projections.base import Projection
 from cpms.projections.roaming_locations import DEFAULT_CONNECTOR, evse_uid
 from cpms.projections.store import Tx
@@ -38,6 +39,17 @@ _SESSION = (
     " partner_id, country_code, party_id, uid, token_type, contract_id, authorization_reference,"
     " last_updated, tariff_currency, tariff_price_per_kwh, tariff_vat_percent,"
     " site_name, site_street, site_postal_code, site_city, site_country, site_latitude, site_longitude"
+)
+
+
+_SESSION_EVENTS = (
+    ChargingSession.TransactionStarted,
+    ChargingSession.TransactionAuthorized,
+    ChargingSession.TransactionStartReported,
+    ChargingSession.MeterValuesRecorded,
+    ChargingSession.TransactionEnded,
+    ChargingSession.TransactionSuperseded,
+    ChargingSession.RoamingSessionAuthorized,
 )
 
 
@@ -61,6 +73,7 @@ class RoamingProjection(Projection):
     )
 
     def create_tables(self, tx: Tx) -> None:
+        outbox.create_tables(tx)  # unversioned: a rebuild keeps what was delivered
         tx.execute(
             """CREATE TABLE IF NOT EXISTS roaming_stations_v1 (
                 station_id TEXT PRIMARY KEY,
@@ -236,6 +249,26 @@ class RoamingProjection(Projection):
                     )
             case ChargingSession.TransactionEnded() | ChargingSession.TransactionSuperseded():
                 self._ended(session, event, received, tx)
+        if isinstance(event, _SESSION_EVENTS):
+            self._owed(session, event, received, tx)
+
+    @staticmethod
+    def _owed(session: str, event: Any, received: str, tx: Tx) -> None:
+        """A roaming session this event changed (every change moves last_updated to the event's
+        time) is owed to its partner at this version; the CDR too when this event ended it."""
+        rows = tx.execute(
+            "SELECT organization_id, partner_id, ended_at, last_updated FROM roaming_sessions_v1"
+            " WHERE id = ?",
+            (session,),
+        )
+        if not rows or rows[0][1] is None or rows[0][3] != received:
+            return
+        organization_id, partner_id, ended_at, _ = rows[0]
+        version = event.originator_version
+        outbox.enqueue(tx, organization_id, partner_id, outbox.SESSION, session, version, received)
+        ending = (ChargingSession.TransactionEnded, ChargingSession.TransactionSuperseded)
+        if ended_at is not None and isinstance(event, ending):
+            outbox.enqueue(tx, organization_id, partner_id, outbox.CDR, session, version, received)
 
     @staticmethod
     def _decided(event: Any, tx: Tx) -> None:
@@ -414,6 +447,21 @@ def ocpi_cdrs(
     """One page of the partner's CDRs, ended sessions only, as OCPI CDR objects."""
     rows, total = _page(tx, organization_id, partner_id, date_from, date_to, offset, limit, ended=True)
     return [_cdr(r, country_code, party_id, currency) for r in rows], total
+
+
+def ocpi_object(
+    tx: Tx, kind: str, session_id: str, *, country_code: str, party_id: str, currency: str
+) -> dict[str, Any] | None:
+    """One roaming session as an OCPI Session (`kind` "session") or its CDR ("cdr"), as it stands
+    now; None if the view does not hold it (yet), or holds no CDR for a session still going on."""
+    rows = tx.execute(
+        f"SELECT {_SESSION} FROM roaming_sessions_v1 WHERE id = ? AND partner_id IS NOT NULL", (session_id,)
+    )
+    if not rows:
+        return None
+    if kind == outbox.CDR:
+        return _cdr(rows[0], country_code, party_id, currency) if rows[0][6] else None
+    return _session(rows[0], country_code, party_id, currency)
 
 
 def _page(

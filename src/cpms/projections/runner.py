@@ -87,6 +87,9 @@ class ProjectionRunner:
         self._waiters: list[tuple[int, Needs, asyncio.Future[None]]] = []
         self._waiters_lock = threading.Lock()
         self._log_trouble: str | None = None  # why the log could not be followed, logged once
+        # Called (on the folding thread) after a batch moved some projection on: the OCPI push
+        # worker looks at its outbox then rather than at its next poll.
+        self.on_folded: Callable[[], None] = lambda: None
 
     @property
     def position(self) -> int:
@@ -147,7 +150,10 @@ class ProjectionRunner:
             elif track.failure is not None:
                 self._recovered(track)
         self._resolve_waiters()
-        return any(folded.position is not None for _, folded in folds)
+        moved = any(folded.position is not None for _, folded in folds)
+        if moved:
+            self.on_folded()
+        return moved
 
     def _fold(self, track: _Track, pending: list[Any], decoded: dict[int, Any], tx: Tx) -> _Folded:
         """Fold `pending` into one projection with its tracking record, inside a savepoint; on a

@@ -28,6 +28,20 @@ class NewPartner(Struct, forbid_unknown_fields=True):
     name: Name
 
 
+class PushFailure(Struct):
+    at: Instant
+    message: str
+
+
+class PushState(Struct):
+    """Sessions and CDRs pushed to the partner's receivers: rows still owed (waiting, or retried
+    with back-off), rows the eMSP refused for good (not retried), and the latest failure."""
+
+    pending: int
+    failed: int
+    last_failure: PushFailure | None
+
+
 class Partner(Struct):
     id: Uuid
     country_code: str
@@ -36,6 +50,7 @@ class Partner(Struct):
     state: Annotated[str, documented(enum=["pending", "registered", "unregistered"])]
     created_at: Instant
     updated_at: Instant
+    push: PushState
 
 
 class RegisteredPartner(Struct):
