@@ -165,14 +165,33 @@ class PushWorker:
     async def _work_off(self, partner_id: str) -> None:
         """Deliver the partner's owed rows one after another until none is left or one fails."""
         try:
-            while (delivery := await asyncio.to_thread(self._claim, partner_id)) is not None:
-                if not await self._deliver(delivery):
+            while (delivery := await self._claimed(partner_id)) is not None:
+                try:
+                    delivered = await self._deliver(delivery)
+                except asyncio.CancelledError:
+                    # Stopping: give the row back now, so that a restarted node (or another
+                    # projector) sends it at once rather than after the lease.
+                    await self._record(outbox.release, delivery)
+                    raise
+                if not delivered:
                     return
         except Exception as error:
             log.warning("OCPI push to partner %s stopped: %s: %s", partner_id, type(error).__name__, error)
         finally:
             if self._wake is not None:
                 self._wake.set()  # what came in meanwhile is looked at now, not at the next poll
+
+    async def _claimed(self, partner_id: str) -> outbox.Delivery | None:
+        """The partner's next row, leased to us. A stop arriving while the claim is written lets
+        the write finish and gives the row straight back: no lease outlives this worker."""
+        claim = asyncio.ensure_future(asyncio.to_thread(self._claim, partner_id))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            delivery = await claim
+            if delivery is not None:
+                await self._record(outbox.release, delivery)
+            raise
 
     def _claim(self, partner_id: str) -> outbox.Delivery | None:
         with self._views.transaction() as tx:
@@ -188,7 +207,10 @@ class PushWorker:
         try:
             location = await self._send(delivery, target, url)
         except Missing:
-            return True  # leased rows come back when the lease runs out
+            # The read model does not hold it yet (a rebuild under way): give it back and let
+            # this partner wait for the next look, in order, rather than spin on it.
+            await self._record(outbox.release, delivery)
+            return False
         except Retry as error:
             delay = self._backoff.failed(delivery.partner_id, self._clock())
             log.warning(
