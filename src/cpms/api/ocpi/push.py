@@ -207,8 +207,9 @@ class PushWorker:
         try:
             location = await self._send(delivery, target, url)
         except Missing:
-            # The read model does not hold it yet (a rebuild under way): give it back and let
-            # this partner wait for the next look, in order, rather than spin on it.
+            # The read model does not hold it yet (a rebuild under way): give it back and hold
+            # this partner back as after a failure, in order, rather than spin on it.
+            self._backoff.failed(delivery.partner_id, self._clock())
             await self._record(outbox.release, delivery)
             return False
         except Retry as error:
