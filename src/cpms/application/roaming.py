@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -193,41 +193,45 @@ class RoamingCommands(Commands):
         self, partner_id: str, token_a: str, credentials: EmspCredentials
     ) -> str:
         """Registration: token A is spent, token C (returned) issued; 409 if registered already."""
-        token_c = credentials_token()
 
-        def command(uow: UnitOfWork) -> None:
-            partner = _partner(uow, partner_id)
+        def exchange(partner: RoamingPartner, token_c_digest: str) -> None:
             if partner.accepts(token_digest(token_a)) != "A":
                 raise Conflict("the partner is registered already")
             partner.exchange_credentials(
                 credentials.token_b,
                 credentials.versions_url,
                 credentials.endpoints,
-                token_digest(token_c),
+                token_c_digest,
                 credentials.country_code,
                 credentials.party_id,
                 self._clock(),
             )
-            uow.add(PartnerCredential(token_digest=token_digest(token_c), partner_id=partner_id))
 
-        await self._writer(command)
-        return token_c
+        return await self._issuing_token_c(partner_id, exchange)
 
     async def update_partner_credentials(self, partner_id: str, credentials: EmspCredentials) -> str:
         """New credentials from a registered partner; its new token C is returned."""
-        token_c = credentials_token()
 
-        def command(uow: UnitOfWork) -> None:
-            partner = _partner(uow, partner_id)
+        def update(partner: RoamingPartner, token_c_digest: str) -> None:
             partner.update_credentials(
                 credentials.token_b,
                 credentials.versions_url,
                 credentials.endpoints,
-                token_digest(token_c),
+                token_c_digest,
                 credentials.country_code,
                 credentials.party_id,
                 self._clock(),
             )
+
+        return await self._issuing_token_c(partner_id, update)
+
+    async def _issuing_token_c(self, partner_id: str, change: Callable[[RoamingPartner, str], None]) -> str:
+        """`change` the partner with a new token C's digest, and index that digest; the token C
+        itself is returned, once, for the partner."""
+        token_c = credentials_token()
+
+        def command(uow: UnitOfWork) -> None:
+            change(_partner(uow, partner_id), token_digest(token_c))
             uow.add(PartnerCredential(token_digest=token_digest(token_c), partner_id=partner_id))
 
         await self._writer(command)
