@@ -30,6 +30,26 @@ def credentials(
     return {"token": token_b, "url": url, "roles": [role]}
 
 
+async def handshake(
+    partner: dict[str, Any],
+    emsp_versions_url: str,
+    token_b: str = "B-token-1",
+    country: str = "FR",
+    party: str = "ABC",
+) -> tuple[str, str]:
+    """The eMSP registers: it POSTs its credentials with the partner's token A. cpms's 2.2.1 base
+    URL, and the token C cpms answers."""
+    base = partner["versions_url"].replace("/versions", "/2.2.1")
+    async with httpx.AsyncClient(timeout=15) as ocpi:
+        posted = await ocpi.post(
+            f"{base}/credentials",
+            json=credentials(emsp_versions_url, token_b, country, party),
+            headers=token_header(partner["token_a"]),
+        )
+    assert posted.status_code == 200, posted.text
+    return base, str(posted.json()["data"]["token"])
+
+
 async def registered_partner(api: httpx.AsyncClient) -> dict[str, Any]:
     assert (await api.put("/roaming/party", json=PARTY)).status_code == 200
     response = await api.post(

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 
 from cpms.node import Node
-from tests.e2e.test_ocpi_credentials import credentials, registered_partner, token_header
+from tests.e2e.test_ocpi_credentials import handshake, registered_partner, token_header
 from tests.e2e.test_ocpi_tokens import TOKEN
 from tests.emsp import Emsp, running_emsp
 from tests.support import (
@@ -37,16 +37,8 @@ def _at(minutes: float) -> str:
 
 async def _roaming_site(api: httpx.AsyncClient, emsp: Emsp, ocpp_id: str = "CP-PUSH") -> None:
     """The eMSP registered as FR/ABC with token B, its token ALLOWED, a roaming station."""
-    partner = await registered_partner(api)
-    base = partner["versions_url"].replace("/versions", "/2.2.1")
+    base, token_c = await handshake(await registered_partner(api), emsp.versions_url, B)
     async with httpx.AsyncClient(timeout=15) as ocpi:
-        posted = await ocpi.post(
-            f"{base}/credentials",
-            json=credentials(emsp.versions_url, B),
-            headers=token_header(partner["token_a"]),
-        )
-        assert posted.status_code == 200, posted.text
-        token_c = posted.json()["data"]["token"]
         url = f"{base}/tokens/FR/ABC/{TOKEN['uid']}"
         assert (await ocpi.put(url, json=TOKEN, headers=token_header(token_c))).status_code == 201
     site = await create_site(api)

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.e2e.test_ocpi_credentials import credentials, token_header
+from tests.e2e.test_ocpi_credentials import handshake, token_header
 from tests.e2e.test_ocpi_tokens import TOKEN, connected_partner
 from tests.emsp import running_emsp
 from tests.support import commission, configure, connected, settled
@@ -59,15 +59,9 @@ async def _other_partner(api: httpx.AsyncClient) -> str:
     partner = (
         await api.post("/roaming/partners", json={"country_code": "DE", "party_id": "XYZ", "name": "X"})
     ).json()
-    base = partner["versions_url"].replace("/versions", "/2.2.1")
-    async with running_emsp() as emsp, httpx.AsyncClient(timeout=15) as ocpi:
-        posted = await ocpi.post(
-            f"{base}/credentials",
-            json=credentials(emsp.versions_url, "B-token-2", "DE", "XYZ"),
-            headers=token_header(partner["token_a"]),
-        )
-    assert posted.status_code == 200, posted.text
-    return str(posted.json()["data"]["token"])
+    async with running_emsp() as emsp:
+        _, token_c = await handshake(partner, emsp.versions_url, "B-token-2", "DE", "XYZ")
+    return token_c
 
 
 async def test_roaming_sessions_of_16_and_201_chargers_reach_ocpi_the_activity_and_the_sessions_list(

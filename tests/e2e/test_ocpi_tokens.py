@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 
 from cpms.application.roaming import partner_tokens
-from tests.e2e.test_ocpi_credentials import credentials, head, registered_partner, token_header
+from tests.e2e.test_ocpi_credentials import handshake, head, registered_partner, token_header
 from tests.emsp import running_emsp
 
 TOKEN = {
@@ -25,14 +25,9 @@ TOKEN = {
 async def connected_partner(api: httpx.AsyncClient) -> tuple[str, str]:
     """The tokens URL of a registered partner FR/ABC and its token C."""
     partner = await registered_partner(api)
-    base = partner["versions_url"].replace("/versions", "/2.2.1")
-    async with running_emsp() as emsp, httpx.AsyncClient(timeout=15) as ocpi:
-        posted = await ocpi.post(
-            f"{base}/credentials",
-            json=credentials(emsp.versions_url),
-            headers=token_header(partner["token_a"]),
-        )
-    return f"{base}/tokens", posted.json()["data"]["token"]
+    async with running_emsp() as emsp:
+        base, token_c = await handshake(partner, emsp.versions_url)
+    return f"{base}/tokens", token_c
 
 
 async def test_a_token_is_put_read_and_patched_and_found_by_uid_in_a_unit_of_work(node, api):

@@ -18,7 +18,7 @@ from ocpp.v16 import call
 from cpms.aggregates.charging_session import ChargingSession, session_id
 from cpms.aggregates.station import station_id
 from cpms.node import Node
-from tests.e2e.test_ocpi_credentials import credentials, registered_partner, token_header
+from tests.e2e.test_ocpi_credentials import handshake, registered_partner, token_header
 from tests.e2e.test_ocpi_tokens import TOKEN
 from tests.emsp import Emsp, running_emsp
 from tests.support import commission, configure, connected, create_site, settled
@@ -38,15 +38,9 @@ async def partner_emsp(api: httpx.AsyncClient) -> AsyncIterator[tuple[Emsp, http
     """A registered eMSP FR/ABC, running for the whole test, and an OCPI client with its token C
     on cpms's Tokens receiver (base URL)."""
     partner = await registered_partner(api)
-    base = partner["versions_url"].replace("/versions", "/2.2.1")
     async with running_emsp() as emsp, httpx.AsyncClient(timeout=15) as ocpi:
-        posted = await ocpi.post(
-            f"{base}/credentials",
-            json=credentials(emsp.versions_url),
-            headers=token_header(partner["token_a"]),
-        )
-        assert posted.status_code == 200, posted.text
-        ocpi.headers.update(token_header(posted.json()["data"]["token"]))
+        base, token_c = await handshake(partner, emsp.versions_url)
+        ocpi.headers.update(token_header(token_c))
         ocpi.base_url = httpx.URL(f"{base}/tokens/FR/ABC/")
         yield emsp, ocpi
 
