@@ -18,6 +18,7 @@ from cpms.api.context import ApiServices
 from cpms.api.ocpi.authorize import RealtimeAuthorization
 from cpms.api.ocpi.push import PushWorker
 from cpms.application import ChargingNetwork, Clock, utc_now
+from cpms.gateway.connections import StationConnections
 from cpms.gateway.guard import CredentialGuard, GuardPolicy
 from cpms.gateway.presence import Presence
 from cpms.gateway.server import OcppGateway
@@ -44,6 +45,7 @@ from cpms.projections.roaming_partners import RoamingPartnersProjection
 from cpms.projections.runner import ProjectionLagging, ProjectionRunner
 from cpms.projections.sessions import SessionsProjection
 from cpms.projections.sites import SitesProjection
+from cpms.projections.station_commands import StationCommandsProjection
 from cpms.projections.station_configuration import StationConfigurationProjection
 from cpms.projections.stations import StationsProjection, connected_stations, record_presence
 from cpms.projections.store import ViewStore, open_view_store
@@ -63,6 +65,7 @@ def all_projections() -> list:  # type: ignore[type-arg]
         SessionsProjection(),
         RoamingPartnersProjection(),
         RoamingProjection(),
+        StationCommandsProjection(),
     ]
 
 
@@ -86,6 +89,7 @@ class Node:
     health: DependencyMonitor
     realtime: RealtimeAuthorization
     push: PushWorker
+    connections: StationConnections
     gateway: OcppGateway | None = None
     ocpp_port: int | None = None
     ocpp_tls_port: int | None = None
@@ -111,7 +115,15 @@ class Node:
         )
         presence = Presence(lambda seen: record_presence(views, seen))
         realtime = RealtimeAuthorization(timeout=settings.ocpi_authorize_timeout)
-        network = ChargingNetwork(writer, clock, realtime=realtime)
+        # The stations this process's gateway (if it runs one) holds: the port commands go through.
+        connections = StationConnections(timeout=settings.command_timeout)
+        network = ChargingNetwork(
+            writer,
+            clock,
+            realtime=realtime,
+            stations=connections,
+            remote_start_window=settings.remote_start_window,
+        )
         push = PushWorker(
             views,
             network,
@@ -131,6 +143,7 @@ class Node:
             health=health,
             realtime=realtime,
             push=push,
+            connections=connections,
         )
 
     async def start(self, *, gateway: bool = True, projector: bool = True, api: bool = True) -> None:
@@ -167,6 +180,7 @@ class Node:
                 heartbeat_interval=self.settings.heartbeat_interval,
                 guard=self._credential_guard(),
                 verifier=PasswordVerifier(threads=verification_threads()),
+                connections=self.connections,
                 ssl_context=tls,
             )
             self._started.append("gateway")  # from here on, stop() closes what it opened

@@ -7,8 +7,9 @@ from __future__ import annotations
 import httpx
 
 from cpms.api.app import OPERATIONS
+from tests.commanded import Commanded16
 from tests.openapi_check import ResponseChecker
-from tests.support import access_group, configure, connected, settled
+from tests.support import access_group, configure, connected, peer_connected, settled
 
 ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
 NOW = "2026-03-02T08:00:00Z"
@@ -66,6 +67,22 @@ async def test_every_operation_answers_a_real_request_as_its_document_says(start
         await api.get("/roaming/partners")
         await api.get("/roaming/activity", params={"days": 7})
         await api.get("/roaming/activity", params={"days": 91})
+        await configure(api, "CP-DOC", group, scan2pay_enabled=True)
+        offline = await api.post("/stations/CP-DOC/reset", json={"type": "soft"})
+        assert offline.status_code == 409  # checked against the document like any answer
+        async with peer_connected(node, "CP-DOC", Commanded16, "ocpp1.6") as commanded:
+            start = (await api.post("/stations/CP-DOC/connectors/1/start", json={"id_tag": "CAFE01"})).json()
+            await commanded.settle()
+            await settled(node)
+            await api.get(f"/commands/{start['id']}")
+            session_id = (await api.get(f"/commands/{start['id']}")).json()["session_id"]
+            await api.post(f"/sessions/{session_id}/stop")
+            await api.post("/stations/CP-DOC/connectors/2/scan2pay", json={"payment_reference": "pi_1"})
+            await api.post("/stations/CP-DOC/availability", json={"operative": False, "connector_id": 2})
+            await api.post("/stations/CP-DOC/connectors/2/unlock")
+            await api.post("/stations/CP-DOC/reset", json={"type": "hard"})
+            await commanded.settle()
+        await api.get("/stations/CP-DOC/commands", params={"limit": 3})
 
     succeeded = {(method, path) for method, path, status in checker.answered if status < 300}
     missing = sorted(

@@ -99,8 +99,8 @@ async def test_a_pushed_token_charges_where_roaming_is_enabled_and_is_refused_el
             assert (auth["method"], auth["card_uid"]) == ("roaming", "012345678")
             assert auth["emsp"] == {"country_code": "FR", "party_id": "ABC"}
         csv = (await api.get(f"/sites/{site_id}/sessions.csv")).text.splitlines()
-        assert csv[0].endswith(",roaming_partner")
-        assert all(line.endswith(",FR*ABC") for line in csv[1:]) and len(csv) == 3
+        assert csv[0].endswith(",roaming_partner,payment_reference,command_id")
+        assert all(line.endswith(",FR*ABC,,") for line in csv[1:]) and len(csv) == 3
         [roamed] = [
             e for e in session_events(node, "R201", "tx-1") if type(e).__name__ == "RoamingSessionAuthorized"
         ]

@@ -192,6 +192,8 @@ async def test_the_csv_export_has_the_same_rows_as_the_json_list(world):
         "access_group_id",
         "access_group_name",
         "roaming_partner",
+        "payment_reference",
+        "command_id",
     }
     assert [r["session_id"] for r in rows] == [s["id"] for s in listed]
     for row, session in zip(rows, listed, strict=True):

@@ -226,7 +226,7 @@ def test_old_events_fold_into_the_sheet_and_the_sessions_list(store: EventStore,
     with views.read() as tx:
         rows, _ = sheet(tx, "org", "site", limit=10, cursor=None)
         tx_old = get_session(tx, "org", str(session_id("CS-OLD", "tx-old")), NOW)
-        token = tx.execute("SELECT token FROM sessions_v2 WHERE transaction_id = 'tx-old'")
+        token = tx.execute("SELECT token FROM sessions_v3 WHERE transaction_id = 'tx-old'")
     views.close()
     # Occupied, a stop requested and the transaction ended: Finishing until the cable is out.
     assert {row["connector_id"]: row["status"] for row in rows}[1] == "Finishing"

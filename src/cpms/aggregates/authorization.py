@@ -8,7 +8,7 @@ answer (`RoamingDecision`); else the token is invalid.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -45,10 +45,15 @@ class Authorization:
     authorization_reference: str | None = None
     token_type: str | None = None
     contract_id: str | None = None
+    # The remote start (or Scan2Pay start) command this transaction answered, if one did.
+    command_id: str | None = None
 
     @property
     def accepted(self) -> bool:
         return self.status == ACCEPTED
+
+    def started_by(self, command_id: str) -> Authorization:
+        return replace(self, command_id=command_id)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +78,17 @@ def authorize_card(token: str, groups: Iterable[CardHolder]) -> Authorization:
                 access_group_name=group.name,
             )
     return Authorization(token=token, status=INVALID)
+
+
+def authorize_scan2pay(token: str, *, command_id: str, payment_reference: str) -> Authorization:
+    """A Scan2Pay start's own token, on its charge point and in its window: paid for."""
+    return Authorization(
+        token=token,
+        status=ACCEPTED,
+        method="scan2pay",
+        payment_reference=payment_reference,
+        command_id=command_id,
+    )
 
 
 # What a roaming decision can be, and where it came from.

@@ -57,6 +57,7 @@ class TransactionReport(NamedTuple):
     connector_id: int | None = None  # the charge point, when the message names it
     ocpp_connector_id: int | None = None  # 2.0.1's connector within it: checked, not kept
     token: str | None = None  # a card's uid presented with this message
+    remote_start_id: int | None = None  # the remote start it answers (2.0.1 remoteStartId)
     charging_phase: ChargingPhase | None = None
     stop_requested: bool = False
     stop_reason: str | None = None  # when it ended
@@ -78,6 +79,7 @@ class ChargingSession(Aggregate):
         TransactionEnded: type[Any]
         TransactionSuperseded: type[Any]
         RoamingSessionAuthorized: type[Any]
+        Scan2PaySessionAuthorized: type[Any]
 
     @staticmethod
     def create_id(ocpp_id: str, transaction_id: str) -> UUID:
@@ -287,6 +289,35 @@ class ChargingSession(Aggregate):
         token_type: str,
         contract_id: str | None,
         authorization_reference: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        pass
+
+    def note_scan2pay(
+        self,
+        *,
+        command_id: str,
+        payment_reference: str,
+        amount: str | None,
+        currency: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        """A Scan2Pay start began this session: it says so, with its payment."""
+        self._scan2pay_authorized(
+            command_id=command_id,
+            payment_reference=payment_reference,
+            amount=amount,
+            currency=currency,
+            occurred_at=occurred_at,
+        )
+
+    @event("Scan2PaySessionAuthorized")
+    def _scan2pay_authorized(
+        self,
+        command_id: str,
+        payment_reference: str,
+        amount: str | None,
+        currency: str | None,
         occurred_at: datetime,
     ) -> None:
         pass

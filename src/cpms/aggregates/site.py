@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 
 from eventsourcing.domain import Aggregate, event
 from iso3166 import countries_by_alpha2
-from iso4217 import Currency
 
 from cpms.aggregates.errors import InvalidValue
+from cpms.aggregates.money import decimal_number, is_currency, plain_decimal
 from cpms.aggregates.upcasting import State, versioned
 
 # The longest name, provider or address field a site keeps.
@@ -82,17 +82,21 @@ class Tariff:
     def checked(self) -> dict[str, str]:
         """The currency an ISO 4217 code in capitals; the price 0 or more with at most
         PRICE_DECIMALS decimals, the VAT rate 0..100; both kept as exact decimal strings."""
-        if not isinstance(self.currency, str) or not _is_currency(self.currency):
+        if not isinstance(self.currency, str) or not is_currency(self.currency):
             raise InvalidValue(
                 f"currency must be an ISO 4217 code in capitals such as EUR or CHF, got {self.currency!r}"
             )
-        price = _decimal(self.price_per_kwh, "price_per_kwh", PRICE_DECIMALS)
+        price = decimal_number(self.price_per_kwh, "price_per_kwh", PRICE_DECIMALS)
         if price < 0:
             raise InvalidValue(f"price_per_kwh must be 0 or more, got {price}")
-        vat = _decimal(self.vat_percent, "vat_percent", VAT_DECIMALS)
+        vat = decimal_number(self.vat_percent, "vat_percent", VAT_DECIMALS)
         if not 0 <= vat <= 100:
             raise InvalidValue(f"vat_percent must be between 0 and 100, got {vat}")
-        return {"currency": self.currency, "price_per_kwh": _plain(price), "vat_percent": _plain(vat)}
+        return {
+            "currency": self.currency,
+            "price_per_kwh": plain_decimal(price),
+            "vat_percent": plain_decimal(vat),
+        }
 
 
 class Site(Aggregate):
@@ -233,30 +237,3 @@ def _degrees(value: float | Decimal, field: str, bound: int) -> str:
         raise InvalidValue(f"{field} must be between -{bound} and {bound} degrees, got {value}")
     rounded = degrees.quantize(_DEGREES, rounding=ROUND_HALF_EVEN)
     return f"{abs(rounded) if rounded.is_zero() else rounded:f}"
-
-
-def _is_currency(code: str) -> bool:
-    try:
-        Currency(code)
-    except ValueError:
-        return False
-    return True
-
-
-def _decimal(value: Decimal, field: str, decimals: int) -> Decimal:
-    try:
-        number = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise InvalidValue(f"{field} must be a decimal number, got {value!r}") from None
-    if not number.is_finite():
-        raise InvalidValue(f"{field} must be a finite decimal number, got {value!r}")
-    exponent = number.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -decimals:
-        raise InvalidValue(f"{field} must have at most {decimals} decimals, got {value}")
-    return number
-
-
-def _plain(number: Decimal) -> str:
-    """The shortest exact spelling: 0.3500 -> 0.35, 20 -> 20, 1E+1 -> 10."""
-    text = f"{number.normalize():f}"
-    return "0" if text in ("-0", "0") else text

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -13,7 +15,8 @@ from eventsourcing.domain import Aggregate, event
 
 from cpms.aggregates.authorization import RoamingDecision, is_recent
 from cpms.aggregates.credentials import hash_password
-from cpms.aggregates.errors import InvalidValue
+from cpms.aggregates.errors import Conflict, InvalidValue
+from cpms.aggregates.money import decimal_number, is_currency, plain_decimal
 from cpms.aggregates.upcasting import authorization_token_named, versioned
 
 STATION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:station")
@@ -30,6 +33,21 @@ ROAMING_REUSE_S = 600
 MAX_SERIAL_NUMBER_LENGTH = 64
 MAX_PLAN_LENGTH = 100
 MAX_EVSE_ID_LENGTH = 48
+# OCPP 1.6 idTag is CiString20; 2.0.1's idToken allows 36: a remote start's token fits both.
+MAX_ID_TAG_LENGTH = 20
+MAX_PAYMENT_REFERENCE_LENGTH = 100
+
+# How a command sent to a station ended (`StationCommandAnswered`): the charger's answer said
+# yes (Accepted, Scheduled, Unlocked) or no, or it answered with a CALLERROR (`failed`), or
+# there was no connection (`offline`) or no answer in time (`timeout`).
+ACCEPTED_OUTCOME, REJECTED_OUTCOME, FAILED_OUTCOME, OFFLINE_OUTCOME, TIMEOUT_OUTCOME = (
+    "accepted",
+    "rejected",
+    "failed",
+    "offline",
+    "timeout",
+)
+COMMAND_OUTCOMES = (ACCEPTED_OUTCOME, REJECTED_OUTCOME, FAILED_OUTCOME, OFFLINE_OUTCOME, TIMEOUT_OUTCOME)
 
 # OCPP security profiles (OCPP 1.6 security whitepaper, OCPP 2.0.1 part 2 A00): how a station
 # proves who it is at the websocket handshake.
@@ -57,9 +75,18 @@ class Station(Aggregate):
         StationConfigured: type[Any]
         AuthorizationRequested: type[Any]
         RoamingAuthorizationDecided: type[Any]
+        RemoteStartRequested: type[Any]
+        Scan2PayStartRequested: type[Any]
+        RemoteStopRequested: type[Any]
+        AvailabilityChangeRequested: type[Any]
+        ResetRequested: type[Any]
+        UnlockRequested: type[Any]
+        StationCommandAnswered: type[Any]
+        RemoteStartTaken: type[Any]
         # Only declared: a class annotation would make eventsourcing process Station as a dataclass.
         access_group_ids: Sequence[str]
         roaming_decisions: dict[str, dict[str, Any]]
+        pending_starts: dict[str, dict[str, Any]]
 
     # Fallbacks for snapshots taken before configuration existed.
     access_group_ids = ()
@@ -69,6 +96,11 @@ class Station(Aggregate):
     # Authorize then StartTransaction (or TransactionEvent) ask the eMSP once. Replaced, never
     # mutated, so this class-level fallback stays empty.
     roaming_decisions = {}  # type: ignore[var-annotated]
+    # Remote starts (plain or Scan2Pay) sent and not yet begun, by charge point number: the
+    # transaction the charger begins there with that token is theirs (`remote_start_for`). One
+    # per charge point, the latest; replaced, never mutated, like `roaming_decisions`.
+    pending_starts = {}  # type: ignore[var-annotated]
+    remote_starts = 0  # how many were asked for: 2.0.1's remoteStartId is the next one
 
     @cached_property
     def security_profile(self) -> int:
@@ -323,6 +355,288 @@ class Station(Aggregate):
             return None
         return RoamingDecision.from_dict(decided)
 
+    # -- commands sent to the station ------------------------------------------------------------
+
+    def request_remote_start(
+        self,
+        *,
+        command_id: str,
+        connector_id: int,
+        id_tag: str,
+        requested_by: str,
+        client: str | None,
+        expires_at: datetime,
+        occurred_at: datetime,
+        scan2pay: Scan2PayPayment | None = None,
+    ) -> int:
+        """Ask the charger to begin a transaction on `connector_id` for `id_tag`; returns the
+        remoteStartId by which the charger's report names it (2.0.1). Until `expires_at` the
+        transaction that begins there with that token is this command's. A Scan2Pay start is
+        allowed only where `scan2pay_enabled`."""
+        self.require_connector(connector_id)
+        remote_start_id = self.remote_starts + 1
+        common: dict[str, Any] = {
+            "command_id": command_id,
+            "connector_id": connector_id,
+            "id_tag": _id_tag(id_tag),
+            "remote_start_id": remote_start_id,
+            "requested_by": requested_by,
+            "client": client,
+            "expires_at": expires_at,
+            "occurred_at": occurred_at,
+        }
+        if scan2pay is None:
+            self._remote_start_requested(**common)
+        else:
+            if not self.scan2pay_enabled:
+                raise Conflict(f"Scan2Pay is not enabled at station {self.ocpp_id}")
+            self._scan2pay_start_requested(**common, **scan2pay.as_dict())
+        return remote_start_id
+
+    @event("RemoteStartRequested")
+    def _remote_start_requested(
+        self,
+        command_id: str,
+        connector_id: int,
+        id_tag: str,
+        remote_start_id: int,
+        requested_by: str,
+        client: str | None,
+        expires_at: datetime,
+        occurred_at: datetime,
+    ) -> None:
+        self._await_start(command_id, connector_id, id_tag, remote_start_id, expires_at, None)
+
+    @event("Scan2PayStartRequested")
+    def _scan2pay_start_requested(
+        self,
+        command_id: str,
+        connector_id: int,
+        id_tag: str,
+        remote_start_id: int,
+        payment_reference: str,
+        amount: str | None,
+        currency: str | None,
+        requested_by: str,
+        client: str | None,
+        expires_at: datetime,
+        occurred_at: datetime,
+    ) -> None:
+        payment = {"payment_reference": payment_reference, "amount": amount, "currency": currency}
+        self._await_start(command_id, connector_id, id_tag, remote_start_id, expires_at, payment)
+
+    def _await_start(
+        self,
+        command_id: str,
+        connector_id: int,
+        id_tag: str,
+        remote_start_id: int,
+        expires_at: datetime,
+        scan2pay: dict[str, Any] | None,
+    ) -> None:
+        self.remote_starts = remote_start_id
+        self.pending_starts = {
+            **self.pending_starts,
+            str(connector_id): {
+                "command_id": command_id,
+                "connector_id": connector_id,
+                "id_tag": id_tag,
+                "remote_start_id": remote_start_id,
+                "expires_at": expires_at,
+                "scan2pay": scan2pay,
+            },
+        }
+
+    def remote_start_for(
+        self, connector_id: int | None, token: str | None, remote_start_id: int | None, now: datetime
+    ) -> PendingStart | None:
+        """The remote start a transaction beginning on `connector_id` answers: 2.0.1 names it by
+        remoteStartId; 1.6 only by the token, on the charge point it was sent to, in time."""
+        if connector_id is None:
+            return None
+        pending = self.pending_starts.get(str(connector_id))
+        if pending is None or now > pending["expires_at"]:
+            return None
+        if remote_start_id is not None and remote_start_id == pending["remote_start_id"]:
+            return PendingStart.from_dict(pending)
+        if token is not None and token.upper() == pending["id_tag"].upper():
+            return PendingStart.from_dict(pending)
+        return None
+
+    def awaited_scan2pay(self, token: str, now: datetime) -> PendingStart | None:
+        """The Scan2Pay start `token` was made for, still to begin here: a charger may Authorize
+        it first (1.6 AuthorizeRemoteTxRequests), naming no charge point."""
+        for pending in self.pending_starts.values():
+            if (
+                pending["scan2pay"] is not None
+                and pending["id_tag"].upper() == token.upper()
+                and now <= pending["expires_at"]
+            ):
+                return PendingStart.from_dict(pending)
+        return None
+
+    def take_remote_start(self, pending: PendingStart, *, transaction_id: str, occurred_at: datetime) -> None:
+        """The transaction `transaction_id` began for this remote start: it is used up."""
+        self._remote_start_taken(
+            command_id=pending.command_id,
+            connector_id=pending.connector_id,
+            transaction_id=transaction_id,
+            occurred_at=occurred_at,
+        )
+
+    @event("RemoteStartTaken")
+    def _remote_start_taken(
+        self, command_id: str, connector_id: int, transaction_id: str, occurred_at: datetime
+    ) -> None:
+        self._forget_start(command_id)
+
+    def request_remote_stop(
+        self,
+        *,
+        command_id: str,
+        transaction_id: str,
+        session_id: str,
+        requested_by: str,
+        client: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        self._remote_stop_requested(
+            command_id=command_id,
+            transaction_id=transaction_id,
+            session_id=session_id,
+            requested_by=requested_by,
+            client=client,
+            occurred_at=occurred_at,
+        )
+
+    @event("RemoteStopRequested")
+    def _remote_stop_requested(
+        self,
+        command_id: str,
+        transaction_id: str,
+        session_id: str,
+        requested_by: str,
+        client: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        pass
+
+    def request_availability(
+        self,
+        *,
+        command_id: str,
+        operative: bool,
+        connector_id: int | None,
+        requested_by: str,
+        client: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        """Operative or not (the portal's "temporarily deactivated"): the whole station when
+        `connector_id` is None."""
+        if connector_id is not None:
+            self.require_connector(connector_id)
+        self._availability_requested(
+            command_id=command_id,
+            operative=operative,
+            connector_id=connector_id,
+            requested_by=requested_by,
+            client=client,
+            occurred_at=occurred_at,
+        )
+
+    @event("AvailabilityChangeRequested")
+    def _availability_requested(
+        self,
+        command_id: str,
+        operative: bool,
+        connector_id: int | None,
+        requested_by: str,
+        client: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        pass
+
+    def request_reset(
+        self, *, command_id: str, hard: bool, requested_by: str, client: str | None, occurred_at: datetime
+    ) -> None:
+        self._reset_requested(
+            command_id=command_id,
+            hard=hard,
+            requested_by=requested_by,
+            client=client,
+            occurred_at=occurred_at,
+        )
+
+    @event("ResetRequested")
+    def _reset_requested(
+        self, command_id: str, hard: bool, requested_by: str, client: str | None, occurred_at: datetime
+    ) -> None:
+        pass
+
+    def request_unlock(
+        self,
+        *,
+        command_id: str,
+        connector_id: int,
+        requested_by: str,
+        client: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        self.require_connector(connector_id)
+        self._unlock_requested(
+            command_id=command_id,
+            connector_id=connector_id,
+            requested_by=requested_by,
+            client=client,
+            occurred_at=occurred_at,
+        )
+
+    @event("UnlockRequested")
+    def _unlock_requested(
+        self, command_id: str, connector_id: int, requested_by: str, client: str | None, occurred_at: datetime
+    ) -> None:
+        pass
+
+    def record_answer(
+        self,
+        *,
+        command_id: str,
+        outcome: str,
+        charger_status: str | None,
+        detail: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        """How a command ended: the charger's answer, or why there was none. A remote start the
+        charger refused (or never got) will begin nothing; one that timed out may still begin."""
+        if outcome not in COMMAND_OUTCOMES:
+            raise InvalidValue(f"unknown command outcome {outcome!r}")
+        self._command_answered(
+            command_id=command_id,
+            outcome=outcome,
+            charger_status=charger_status,
+            detail=detail,
+            occurred_at=occurred_at,
+        )
+
+    @event("StationCommandAnswered")
+    def _command_answered(
+        self,
+        command_id: str,
+        outcome: str,
+        charger_status: str | None,
+        detail: str | None,
+        occurred_at: datetime,
+    ) -> None:
+        if outcome not in (ACCEPTED_OUTCOME, TIMEOUT_OUTCOME):
+            self._forget_start(command_id)
+
+    def _forget_start(self, command_id: str) -> None:
+        self.pending_starts = {
+            connector: pending
+            for connector, pending in self.pending_starts.items()
+            if pending["command_id"] != command_id
+        }
+
     def is_commissioned(self, connector_id: int) -> bool:
         """Whether `connector_id` is one of the charge points this station was commissioned with."""
         return 1 <= connector_id <= self.connectors
@@ -360,6 +674,57 @@ class Station(Aggregate):
 
 # Events stored before the token was named in the portal's words (see `upcasting.py`).
 versioned(Station.AuthorizationRequested, authorization_token_named)
+
+
+@dataclass(frozen=True)
+class Scan2PayPayment:
+    """What a Scan2Pay start carries of its payment: the payment provider's reference, and the
+    amount and currency when the payer was shown one (recorded, not charged by cpms)."""
+
+    payment_reference: str
+    amount: Decimal | str | None = None
+    currency: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Checked: a reference of printable text, an amount of 0 or more in an ISO 4217
+        currency, both or neither; the amount kept as an exact decimal string."""
+        reference = _text(self.payment_reference, "payment_reference", MAX_PAYMENT_REFERENCE_LENGTH)
+        if (self.amount is None) != (self.currency is None):
+            raise InvalidValue("amount and currency go together: give both or neither")
+        amount = None
+        if self.amount is not None:
+            number = decimal_number(self.amount, "amount", 4)
+            if number < 0:
+                raise InvalidValue(f"amount must be 0 or more, got {number}")
+            amount = plain_decimal(number)
+        if self.currency is not None and not is_currency(self.currency):
+            raise InvalidValue(
+                f"currency must be an ISO 4217 code in capitals such as EUR, got {self.currency!r}"
+            )
+        return {"payment_reference": reference, "amount": amount, "currency": self.currency}
+
+
+@dataclass(frozen=True)
+class PendingStart:
+    """A remote start sent to a charge point and not begun yet."""
+
+    command_id: str
+    connector_id: int
+    id_tag: str
+    remote_start_id: int
+    expires_at: datetime
+    scan2pay: dict[str, Any] | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PendingStart:
+        return cls(**data)
+
+
+def _id_tag(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= MAX_ID_TAG_LENGTH or not value.isprintable() or not value.isascii():
+        raise InvalidValue(f"id_tag must be 1 to {MAX_ID_TAG_LENGTH} printable ASCII characters")
+    return value
 
 
 def legacy_security_profile(password_hash: str | None) -> int:

@@ -11,6 +11,7 @@ from starlette.responses import Response
 from cpms.aggregates.errors import Conflict, InvalidValue, NotFound
 from cpms.api.models.common import Error, ErrorDetail
 from cpms.api.responses import reply
+from cpms.application.station_link import CommandsUnavailable
 from cpms.infra.health import Unavailable, is_unavailable
 from cpms.projections.paging import BadCursor
 from cpms.projections.runner import ProjectionFailing, ProjectionLagging
@@ -84,6 +85,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ProjectionLagging: _mapped(503, "read_models_lagging", RETRY_AFTER_LAGGING),
     ProjectionFailing: _mapped(503, "read_model_failing", RETRY_AFTER_FAILING),
     Unavailable: _unavailable,
+    CommandsUnavailable: _mapped(503, "commands_unavailable", RETRY_AFTER_FAILING),
     HTTPException: _http_exception,
     Exception: _unexpected,
 }

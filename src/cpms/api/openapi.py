@@ -27,10 +27,17 @@ ERRORS = {
     ),
     401: ("Unauthorized", "missing or unknown API key"),
     404: ("NotFound", "no such resource in this organization"),
-    409: ("Conflict", "contradicts what is recorded"),
+    409: (
+        "Conflict",
+        "contradicts what is recorded; for a command, also a station that is not connected (code offline)",
+    ),
     413: ("PayloadTooLarge", f"a request body over {MAX_BODY_BYTES} bytes"),
     415: ("UnsupportedMediaType", "a body sent with a Content-Type other than application/json"),
     422: ("Unprocessable", "well-formed but breaks a rule"),
+    504: (
+        "StationTimeout",
+        "a command the station did not answer in time (code timeout); it is recorded, at the Location given",
+    ),
     503: (
         "Unavailable",
         "a store is down (`unavailable`), or a read model the answer shows lags"

@@ -36,6 +36,10 @@ PATH_PARAMETERS = {
     "group_id": PathParameter("an access group of the caller's organization", UUID_SCHEMA),
     "session_id": PathParameter("a charging session of the caller's organization", UUID_SCHEMA),
     "ocpp_id": PathParameter("a station, by its OCPP identity", {"type": "string"}),
+    "connector_id": PathParameter(
+        "a charge point of the station, numbered from 1", {"type": "integer", "minimum": 1}, convertor="int"
+    ),
+    "command_id": PathParameter("a command sent to a station of the caller's organization", UUID_SCHEMA),
     "uid": PathParameter(
         "a card's uid, whatever its case; a slash percent-encoded", {"type": "string"}, convertor="path"
     ),

@@ -27,6 +27,8 @@ HEADER = (
     "access_group_id",
     "access_group_name",
     "roaming_partner",
+    "payment_reference",
+    "command_id",
 )
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -52,6 +54,8 @@ def csv_row(session: dict[str, Any]) -> list[str]:
         auth["access_group_id"],
         auth["access_group_name"],
         f"{emsp['country_code']}*{emsp['party_id']}" if emsp else None,
+        auth["payment_reference"],
+        session["command_id"],
     ]
     return [neutralize("" if value is None else str(value)) for value in values]
 

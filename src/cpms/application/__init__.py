@@ -13,25 +13,42 @@ from cpms.application.access import AccessCommands
 from cpms.application.base import Clock, Written, utc_now
 from cpms.application.charging import AuthorizationOutcome, ChargingCommands
 from cpms.application.organizations import OrganizationCommands
+from cpms.application.remote_control import CommandResult, RemoteControlCommands, Requester
 from cpms.application.roaming import RoamingCommands
 from cpms.application.roaming_authorization import RealtimeAuthorizer
 from cpms.application.sites import NewSite, SiteCommands
+from cpms.application.station_link import CommandsUnavailable, StationLink
 from cpms.application.stations import StationAccess, StationCommands
 from cpms.infra.writer import Writer
 
 
 class ChargingNetwork(
-    OrganizationCommands, SiteCommands, StationCommands, AccessCommands, ChargingCommands, RoamingCommands
+    OrganizationCommands,
+    SiteCommands,
+    StationCommands,
+    AccessCommands,
+    RemoteControlCommands,  # before ChargingCommands, whose rules it reuses
+    ChargingCommands,
+    RoamingCommands,
 ):
     """Every command of cpms, one facade for the transports."""
 
     def __init__(
-        self, writer: Writer, clock: Clock = utc_now, realtime: RealtimeAuthorizer | None = None
+        self,
+        writer: Writer,
+        clock: Clock = utc_now,
+        realtime: RealtimeAuthorizer | None = None,
+        stations: StationLink | None = None,
+        remote_start_window: float | None = None,
     ) -> None:
         super().__init__(writer, clock)
         self._api_keys = {}
         if realtime is not None:
             self._realtime = realtime
+        if stations is not None:
+            self._stations = stations
+        if remote_start_window is not None:
+            self._remote_start_window = remote_start_window
 
 
 __all__ = [
@@ -40,7 +57,10 @@ __all__ = [
     "AuthorizationOutcome",
     "ChargingNetwork",
     "Clock",
+    "CommandResult",
+    "CommandsUnavailable",
     "NewSite",
+    "Requester",
     "StationAccess",
     "Written",
     "utc_now",

@@ -9,17 +9,18 @@ numbers and reports on in messages that may arrive in any order (`report_transac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from cpms.aggregates.access_group import AccessGroup
-from cpms.aggregates.authorization import Authorization, RoamingDecision, authorize_card
+from cpms.aggregates.authorization import Authorization, RoamingDecision, authorize_card, authorize_scan2pay
 from cpms.aggregates.charge_point_transactions import ChargePointTransactions
 from cpms.aggregates.charging_session import (
     TRANSACTION_IDS,
     ChargingSession,
+    Stage,
     StartRequest,
     TransactionIds,
     TransactionReport,
@@ -27,7 +28,7 @@ from cpms.aggregates.charging_session import (
     start_request_key,
 )
 from cpms.aggregates.meter import Sample, meter_reading
-from cpms.aggregates.station import Station, station_id
+from cpms.aggregates.station import PendingStart, Station, station_id
 from cpms.application.base import Commands, Written
 from cpms.application.roaming_authorization import (
     Decided,
@@ -65,6 +66,13 @@ def decided_outcome(decided: Decided) -> AuthorizationOutcome:
     return outcome_of(decided.authorization, known=decided.known)
 
 
+def scan2pay_authorization(token: str, pending: PendingStart) -> Authorization:
+    assert pending.scan2pay is not None
+    return authorize_scan2pay(
+        token, command_id=pending.command_id, payment_reference=pending.scan2pay["payment_reference"]
+    )
+
+
 class ChargingCommands(Commands):
     _realtime: RealtimeAuthorizer = staticmethod(no_realtime)  # type: ignore[assignment]
 
@@ -73,10 +81,15 @@ class ChargingCommands(Commands):
 
         def command(uow: UnitOfWork, answer: Answer) -> AuthorizationOutcome | NeedsRealtime:
             station = self._station(uow, ocpp_id)
-            decided = self._authorization(uow, station, token, answer=answer)
+            now = self._clock()
+            awaited = station.awaited_scan2pay(token, now)
+            decided = (
+                self._authorization(uow, station, token, answer=answer)
+                if awaited is None
+                else Decided(scan2pay_authorization(token, awaited))
+            )
             if isinstance(decided, NeedsRealtime):
                 return decided
-            now = self._clock()
             decided.record(station, now)
             station.record_authorization(authorization=decided.authorization.as_dict(), occurred_at=now)
             return decided_outcome(decided)
@@ -108,7 +121,8 @@ class ChargingCommands(Commands):
             if earlier is not None:
                 session = uow.get(ChargingSession, session_id(ocpp_id, earlier.transaction_id), "")
                 return earlier.transaction_id, outcome_of(Authorization.from_dict(session.authorization))
-            decided = self._authorization(uow, station, token, connector_id=connector_id, answer=answer)
+            pending = station.remote_start_for(connector_id, token, None, self._clock())
+            decided = self._start_authorization(uow, station, token, connector_id, pending, answer)
             if isinstance(decided, NeedsRealtime):
                 return decided  # nothing written yet: asked outside, then run again with the answer
             decided.record(station, self._clock())
@@ -128,6 +142,7 @@ class ChargingCommands(Commands):
             uow.add(session)
             uow.add(StartRequest(key=start_key, ocpp_id=ocpp_id, transaction_id=transaction_id))
             self._begin_on_charge_point(uow, session)
+            self._answer_remote_start(station, session, pending)
             return transaction_id, decided_outcome(decided)
 
         return await self._deciding(command)
@@ -195,15 +210,16 @@ class ChargingCommands(Commands):
             if report.connector_id is not None:
                 station.require_connector(report.connector_id, within_evse=report.ocpp_connector_id)
             session = uow.find(ChargingSession, session_id(ocpp_id, report.transaction_id))
+            connector_id = report.connector_id or (session.connector_id if session else None)
+            pending = None
+            if session is None or report.stage is Stage.STARTED:
+                pending = station.remote_start_for(
+                    connector_id, report.token, report.remote_start_id, self._clock()
+                )
             decided: Decided | None = None
-            if report.token:
-                deciding = self._authorization(
-                    uow,
-                    station,
-                    report.token,
-                    connector_id=report.connector_id or (session.connector_id if session else None),
-                    session=session,
-                    answer=answer,
+            if report.token or (pending is not None and pending.scan2pay is not None):
+                deciding = self._start_authorization(
+                    uow, station, report.token or "", connector_id, pending, answer, session=session
                 )
                 if isinstance(deciding, NeedsRealtime):
                     return deciding
@@ -224,6 +240,7 @@ class ChargingCommands(Commands):
                 self._begin_on_charge_point(uow, session)
             else:
                 session.follow(report, authorization)
+            self._answer_remote_start(station, session, pending)
             return None if decided is None else decided_outcome(decided)
 
         return await self._deciding(command)
@@ -243,6 +260,45 @@ class ChargingCommands(Commands):
         if isinstance(result, NeedsRealtime):  # cannot happen: an answer always decides
             raise RuntimeError("a roaming decision was asked for twice")
         return result
+
+    def _start_authorization(
+        self,
+        uow: UnitOfWork,
+        station: Station,
+        token: str,
+        connector_id: int | None,
+        pending: PendingStart | None,
+        answer: Answer,
+        *,
+        session: ChargingSession | None = None,
+    ) -> Decided | NeedsRealtime:
+        """A transaction's token: a Scan2Pay start's own is paid for; any other is decided by the
+        rules, and one a remote start sent keeps the link to its command."""
+        if pending is not None and pending.scan2pay is not None:
+            return Decided(scan2pay_authorization(token or pending.id_tag, pending))
+        decided = self._authorization(
+            uow, station, token, connector_id=connector_id, session=session, answer=answer
+        )
+        if pending is None or isinstance(decided, NeedsRealtime):
+            return decided
+        return replace(decided, authorization=decided.authorization.started_by(pending.command_id))
+
+    def _answer_remote_start(
+        self, station: Station, session: ChargingSession, pending: PendingStart | None
+    ) -> None:
+        """The remote start a transaction answers is used up, and a Scan2Pay session says so."""
+        if pending is None:
+            return
+        now = self._clock()
+        station.take_remote_start(pending, transaction_id=session.transaction_id, occurred_at=now)
+        if pending.scan2pay is not None:
+            session.note_scan2pay(
+                command_id=pending.command_id,
+                payment_reference=pending.scan2pay["payment_reference"],
+                amount=pending.scan2pay.get("amount"),
+                currency=pending.scan2pay.get("currency"),
+                occurred_at=session.started_at,
+            )
 
     @staticmethod
     def _begin_on_charge_point(uow: UnitOfWork, session: ChargingSession) -> None:

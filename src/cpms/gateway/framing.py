@@ -29,8 +29,10 @@ from ocpp.exceptions import (
     NotImplementedError as OcppNotImplemented,
 )
 from ocpp.messages import CallError, MessageType
+from websockets.exceptions import ConnectionClosed
 
 from cpms.application import ChargingNetwork
+from cpms.application.station_link import Delivery, StationCommand
 from cpms.gateway.errors import internal_error, refusal_for
 from cpms.gateway.frames import BrokenFrame, decode_frame
 from cpms.timestamps import parse_iso
@@ -156,6 +158,7 @@ class CentralSystem(OcppFraming):
         super().__init__(ocpp_id, connection, logger=_PackageLog(OCPP_LOGGER))  # type: ignore[call-arg]
         self._network = network
         self._heartbeat_interval = heartbeat_interval
+        self._turn = asyncio.Lock()  # one command at a time, in the order they came
         for action, routes in self.route_map.items():  # type: ignore[attr-defined]
             if "_on_action" in routes:
                 routes["_on_action"] = self._answering(str(action), routes["_on_action"])
@@ -185,6 +188,49 @@ class CentralSystem(OcppFraming):
                 raise refusal from error
 
         return answer
+
+    # -- commands to the station ----------------------------------------------------------------
+
+    # The status words by which a charger says yes to a command (Scheduled: once its transaction ends).
+    YES = frozenset({"Accepted", "Scheduled", "Unlocked"})
+
+    def request(self, command: StationCommand) -> Any:
+        """The version's CALL payload for `command`."""
+        raise NotImplementedError
+
+    async def deliver(self, command: StationCommand, timeout: float) -> Delivery:
+        """Send `command` once the commands before it are answered, and read the answer. This
+        runs in the caller's task, never in the receive loop, which must stay free to read the
+        answer; `timeout` bounds the wait for a turn and then for the answer."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self._turn.acquire()
+        except TimeoutError:
+            return Delivery.timed_out(timeout, sent=False)
+        try:
+            self._drop_late_answers()
+            self._response_timeout = timeout
+            try:
+                answer = await self.call(self.request(command), suppress=False)  # type: ignore[attr-defined]
+            except TimeoutError:
+                log.warning("%s: no answer to %s within %g s", self.id, type(command).__name__, timeout)  # type: ignore[attr-defined]
+                return Delivery.timed_out(timeout)
+            except OCPPError as error:
+                cause = error.description or (error.details or {}).get("cause")
+                return Delivery.failed(self._spelled(error.code), None if cause is None else str(cause)[:300])
+            except ConnectionClosed:
+                return Delivery.offline()
+            status = str(answer.status)
+            return Delivery.answered(status, yes=status in self.YES)
+        finally:
+            self._turn.release()
+
+    def _drop_late_answers(self) -> None:
+        """Answers that came after their command timed out would be taken for the next one's."""
+        queue = self._response_queue  # type: ignore[attr-defined]
+        while not queue.empty():
+            late = queue.get_nowait()
+            log.info("%s: dropped a late answer to CALL %s", self.id, late.unique_id)  # type: ignore[attr-defined]
 
 
 class _PackageLog(logging.LoggerAdapter):  # type: ignore[type-arg]

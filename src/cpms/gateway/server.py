@@ -20,6 +20,7 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from cpms.application import ChargingNetwork, StationAccess
+from cpms.gateway.connections import StationConnections
 from cpms.gateway.framing import FrameBudget
 from cpms.gateway.guard import Attempt, CredentialGuard, Limited, Undecided, source_key
 from cpms.gateway.presence import Presence
@@ -52,9 +53,11 @@ class OcppGateway:
         heartbeat_interval: int,
         guard: CredentialGuard,
         verifier: PasswordVerifier,
+        connections: StationConnections | None = None,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self._network = network
+        self.connections = connections or StationConnections()
         self.guard = guard
         self.verifier = verifier
         self._outcome = asyncio.Event()  # set, and replaced, whenever the guard learns an outcome
@@ -76,6 +79,7 @@ class OcppGateway:
         """Serve plain ws on `port`; `start_tls` adds wss beside it, with one handshake for
         both, which holds each station to its security profile's transport."""
         self._server = await self._serve(host, port, None)
+        self.connections.serve()
         self.port = self._server.sockets[0].getsockname()[1]
         log.info("OCPP gateway listening on %s:%d (ws)", host, self.port)
         return self.port
@@ -108,6 +112,7 @@ class OcppGateway:
         for server in servers:
             await server.wait_closed()
         self._server = self._tls_server = None
+        self.connections.serve(False)
         self.verifier.close()
 
     @property
@@ -230,6 +235,7 @@ class OcppGateway:
         )
         charge_point.on_frame = lambda: self._presence.seen(ocpp_id)
         charge_point.budget = FrameBudget()
+        self.connections.opened(ocpp_id, charge_point)
         reason = "Connection closed"
         try:
             await charge_point.start()
@@ -239,6 +245,7 @@ class OcppGateway:
             log.exception("session of %r failed", ocpp_id)
             reason = "Internal error"
         finally:
+            self.connections.closed(ocpp_id, charge_point)
             if self._forget(ocpp_id, connection):
                 with contextlib.suppress(Exception):
                     await asyncio.shield(self._network.station_disconnected(ocpp_id, reason=reason))

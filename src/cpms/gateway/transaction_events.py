@@ -52,8 +52,13 @@ def transaction_report(
         connector_id=evse["id"] if evse else None,
         ocpp_connector_id=evse.get("connector_id") if evse else None,
         token=card_token(id_token) if id_token else None,
+        remote_start_id=_remote_start_id(transaction_info.get("remote_start_id")),
         charging_phase=CHARGING_PHASES.get(transaction_info.get("charging_state") or ""),
         stop_requested=trigger_reason in STOPPING_TRIGGERS,
         stop_reason=stopped_reason if stage is Stage.ENDED else None,
         samples=tuple(meter_samples(meter_value or [])),
     )
+
+
+def _remote_start_id(value: Any) -> int | None:
+    return None if value is None else protocol_integer(value, "remoteStartId")

@@ -12,11 +12,19 @@ from typing import Any
 
 import orjson
 from ocpp.routing import on
-from ocpp.v16 import ChargePoint, call_result
-from ocpp.v16.enums import Action, AuthorizationStatus, RegistrationStatus
+from ocpp.v16 import ChargePoint, call, call_result
+from ocpp.v16.enums import Action, AuthorizationStatus, AvailabilityType, RegistrationStatus, ResetType
 
 from cpms.aggregates.errors import NotFound
 from cpms.application import AuthorizationOutcome, utc_now
+from cpms.application.station_link import (
+    ChangeAvailability,
+    RemoteStart,
+    RemoteStop,
+    Reset,
+    StationCommand,
+    UnlockConnector,
+)
 from cpms.gateway.framing import CentralSystem, charger_time
 from cpms.gateway.meter_values import meter_samples
 from cpms.gateway.numbers import protocol_integer, transaction_number
@@ -27,6 +35,20 @@ log = logging.getLogger(__name__)
 
 class CentralSystem16(CentralSystem, ChargePoint):
     known_actions = frozenset(action.value for action in Action)
+
+    def request(self, command: StationCommand) -> Any:
+        match command:
+            case RemoteStart():
+                return call.RemoteStartTransaction(id_tag=command.id_tag, connector_id=command.connector_id)
+            case RemoteStop():
+                return call.RemoteStopTransaction(transaction_id=int(command.transaction_id))
+            case ChangeAvailability():
+                kind = AvailabilityType.operative if command.operative else AvailabilityType.inoperative
+                return call.ChangeAvailability(connector_id=command.connector_id or 0, type=kind)
+            case Reset():
+                return call.Reset(type=ResetType.hard if command.hard else ResetType.soft)
+            case UnlockConnector():
+                return call.UnlockConnector(connector_id=command.connector_id)
 
     @on(Action.boot_notification)
     async def on_boot_notification(

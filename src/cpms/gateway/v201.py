@@ -14,10 +14,25 @@ from typing import Any
 from ocpp import v21
 from ocpp.routing import on
 from ocpp.v21.enums import Action as V21Action
-from ocpp.v201 import ChargePoint, call_result
-from ocpp.v201.enums import Action, AuthorizationStatusEnumType, RegistrationStatusEnumType
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import (
+    Action,
+    AuthorizationStatusEnumType,
+    IdTokenEnumType,
+    OperationalStatusEnumType,
+    RegistrationStatusEnumType,
+    ResetEnumType,
+)
 
 from cpms.application import AuthorizationOutcome, utc_now
+from cpms.application.station_link import (
+    ChangeAvailability,
+    RemoteStart,
+    RemoteStop,
+    Reset,
+    StationCommand,
+    UnlockConnector,
+)
 from cpms.gateway.framing import CentralSystem, charger_time
 from cpms.gateway.meter_values import meter_samples
 from cpms.gateway.tokens import card_token
@@ -29,6 +44,33 @@ log = logging.getLogger(__name__)
 
 class CentralSystem201(CentralSystem, ChargePoint):
     known_actions = frozenset(action.value for action in Action)
+
+    def request(self, command: StationCommand) -> Any:
+        match command:
+            case RemoteStart():
+                # A token cpms made (Scan2Pay) is Central; an operator's start is for a card.
+                kind = IdTokenEnumType.central if command.central else IdTokenEnumType.iso14443
+                return call.RequestStartTransaction(
+                    id_token={"id_token": command.id_tag, "type": kind},
+                    remote_start_id=command.remote_start_id,
+                    evse_id=command.connector_id,
+                )
+            case RemoteStop():
+                return call.RequestStopTransaction(transaction_id=command.transaction_id)
+            case ChangeAvailability():
+                status = (
+                    OperationalStatusEnumType.operative
+                    if command.operative
+                    else OperationalStatusEnumType.inoperative
+                )
+                evse = None if command.connector_id is None else {"id": command.connector_id}
+                return call.ChangeAvailability(operational_status=status, evse=evse)
+            case Reset():
+                return call.Reset(type=ResetEnumType.immediate if command.hard else ResetEnumType.on_idle)
+            case UnlockConnector():
+                # The portal's charge point is the EVSE; cpms does not track the connectors within
+                # it, and one is what nearly every EVSE has.
+                return call.UnlockConnector(evse_id=command.connector_id, connector_id=1)
 
     @on(Action.boot_notification)
     async def on_boot_notification(

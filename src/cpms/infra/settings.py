@@ -130,6 +130,20 @@ VARIABLES: tuple[Variable, ...] = (
         "seconds a charger's token waits for eMSPs' real-time authorization before it is refused (1-30)",
         GATEWAY,
     ),
+    Variable(
+        "CPMS_COMMAND_TIMEOUT",
+        "30",
+        "seconds a command to a station (remote start, reset, ...) waits for its turn, then for the"
+        " charger's answer, before it ends as timed out (1-300)",
+        GATEWAY,
+    ),
+    Variable(
+        "CPMS_REMOTE_START_WINDOW",
+        "180",
+        "seconds after a remote or Scan2Pay start during which the transaction the charger begins"
+        " with its token is linked to it (and a Scan2Pay token is accepted, once) (10-3600)",
+        frozenset({"gateway", "api"}),
+    ),
     Variable("CPMS_HEARTBEAT_INTERVAL", "300", "seconds, given to chargers in BootNotification", GATEWAY),
     Variable("CPMS_NODE_ID", "host name", "names this gateway in StationConnected events", GATEWAY),
     Variable(
@@ -191,6 +205,10 @@ class Settings:
     ocpi_currency: str = "EUR"
     # Seconds a token waits for eMSPs' real-time authorization (all partners asked together).
     ocpi_authorize_timeout: float = 3.0
+    # Station commands: how long one waits for its turn and then for the charger's answer, and
+    # how long a remote start's token stays good for the transaction it asks for.
+    command_timeout: float = 30.0
+    remote_start_window: float = 180.0
     # Pushing Sessions and CDRs (api/ocpi/push.py): a partner's first retry after a failure, in
     # seconds, doubling up to the second; not read from the environment, tests shorten them.
     ocpi_push_retry_first: float = 1.0
@@ -224,6 +242,8 @@ class Settings:
             ocpi_url=_url(env, "CPMS_OCPI_URL"),
             ocpi_currency=_currency(env, "CPMS_OCPI_CURRENCY"),
             ocpi_authorize_timeout=_int(env, "CPMS_OCPI_AUTHORIZE_TIMEOUT", 3, 1, 30),
+            command_timeout=_int(env, "CPMS_COMMAND_TIMEOUT", 30, 1, 300),
+            remote_start_window=_int(env, "CPMS_REMOTE_START_WINDOW", 180, 10, 3600),
         )
 
     def ocpi_base(self, http_port: int | None = None) -> str:

@@ -23,13 +23,15 @@ COLUMNS = (
     " COALESCE(meter_start_wh, first_register_wh), meter_stop_wh, last_register_wh, stop_reason,"
     " auth_method, card_uid,"
     " card_label, access_group_id, access_group_name, emsp_country_code, emsp_party_id,"
-    " payment_reference"
+    " payment_reference, command_id"
 )
 
 
 class SessionsProjection(Projection):
     name = "sessions"
-    version = 2  # 2: the presented token's column is `token` (it was named after OCPP 1.6's word)
+    # 2: the presented token's column is `token` (it was named after OCPP 1.6's word);
+    # 3: `command_id`, the remote or Scan2Pay start the session answers.
+    version = 3
     handles = (
         ChargingSession.TransactionStarted,
         ChargingSession.TransactionAuthorized,
@@ -41,7 +43,7 @@ class SessionsProjection(Projection):
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(
-            """CREATE TABLE IF NOT EXISTS sessions_v2 (
+            """CREATE TABLE IF NOT EXISTS sessions_v3 (
                 id TEXT PRIMARY KEY,
                 organization_id TEXT NOT NULL,
                 site_id TEXT NOT NULL,
@@ -69,19 +71,20 @@ class SessionsProjection(Projection):
                 emsp_country_code TEXT,
                 emsp_party_id TEXT,
                 payment_reference TEXT,
+                command_id TEXT,
                 listed INTEGER NOT NULL
             )"""
         )
         tx.execute(
-            "CREATE INDEX IF NOT EXISTS sessions_v2_site"
-            " ON sessions_v2 (organization_id, site_id, listed, started_at, id)"
+            "CREATE INDEX IF NOT EXISTS sessions_v3_site"
+            " ON sessions_v3 (organization_id, site_id, listed, started_at, id)"
         )
 
     def apply(self, event: Any, tx: Tx) -> None:
         match event:
             case ChargingSession.TransactionStarted():
                 tx.execute(
-                    "INSERT INTO sessions_v2 (id, organization_id, site_id, ocpp_id, connector_id, evse_id,"
+                    "INSERT INTO sessions_v3 (id, organization_id, site_id, ocpp_id, connector_id, evse_id,"
                     " transaction_id, started_at, state, meter_start_wh, auth_status, listed)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'Active', ?, '', 0) ON CONFLICT (id) DO NOTHING",
                     (
@@ -102,7 +105,7 @@ class SessionsProjection(Projection):
             case ChargingSession.TransactionStartReported():
                 at = to_iso(event.started_at)
                 tx.execute(
-                    "UPDATE sessions_v2 SET started_at = CASE WHEN started_at > ? THEN ? ELSE started_at END,"
+                    "UPDATE sessions_v3 SET started_at = CASE WHEN started_at > ? THEN ? ELSE started_at END,"
                     " meter_start_wh = COALESCE(?, meter_start_wh) WHERE id = ?",
                     (at, at, event.meter_start_wh, str(event.originator_id)),
                 )
@@ -113,18 +116,18 @@ class SessionsProjection(Projection):
                     # Readings can arrive late or out of order: keep the latest by meter time, and
                     # the earliest, which stands for the start when a 2.0.1 Started carried none.
                     tx.execute(
-                        "UPDATE sessions_v2 SET last_register_wh = ?, last_register_at = ?"
+                        "UPDATE sessions_v3 SET last_register_wh = ?, last_register_at = ?"
                         " WHERE id = ? AND (last_register_at IS NULL OR last_register_at <= ?)",
                         (wh, at, session, at),
                     )
                     tx.execute(
-                        "UPDATE sessions_v2 SET first_register_wh = ?, first_register_at = ?"
+                        "UPDATE sessions_v3 SET first_register_wh = ?, first_register_at = ?"
                         " WHERE id = ? AND (first_register_at IS NULL OR first_register_at > ?)",
                         (wh, at, session, at),
                     )
             case ChargingSession.TransactionEnded() | ChargingSession.TransactionSuperseded():
                 tx.execute(
-                    "UPDATE sessions_v2 SET state = 'Completed', ended_at = ?, meter_stop_wh = ?,"
+                    "UPDATE sessions_v3 SET state = 'Completed', ended_at = ?, meter_stop_wh = ?,"
                     " stop_reason = ? WHERE id = ?",
                     (
                         to_iso(event.ended_at),
@@ -138,9 +141,9 @@ class SessionsProjection(Projection):
     def _authorized(session: str, auth: dict[str, Any], tx: Tx) -> None:
         emsp = auth.get("emsp") or {}
         tx.execute(
-            "UPDATE sessions_v2 SET auth_status = ?, auth_method = ?, token = ?, card_uid = ?,"
+            "UPDATE sessions_v3 SET auth_status = ?, auth_method = ?, token = ?, card_uid = ?,"
             " card_label = ?, access_group_id = ?, access_group_name = ?, emsp_country_code = ?,"
-            " emsp_party_id = ?, payment_reference = ?, listed = ? WHERE id = ?",
+            " emsp_party_id = ?, payment_reference = ?, command_id = ?, listed = ? WHERE id = ?",
             (
                 auth["status"],
                 auth.get("method"),
@@ -152,6 +155,7 @@ class SessionsProjection(Projection):
                 emsp.get("country_code"),
                 emsp.get("party_id"),
                 auth.get("payment_reference"),
+                auth.get("command_id"),
                 int(is_listed(auth)),
                 session,
             ),
@@ -174,7 +178,7 @@ def list_sessions(
     now: datetime,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """Listed sessions of a site, newest first; `from` inclusive, `to` exclusive on started_at."""
-    sql = f"SELECT {COLUMNS} FROM sessions_v2 WHERE organization_id = ? AND site_id = ? AND listed = 1"
+    sql = f"SELECT {COLUMNS} FROM sessions_v3 WHERE organization_id = ? AND site_id = ? AND listed = 1"
     params: list[Any] = [organization_id, site_id]
     if started_from is not None:
         sql += " AND started_at >= ?"
@@ -213,7 +217,7 @@ def iter_sessions(
 
 def get_session(tx: Tx, organization_id: str, session_id: str, now: datetime) -> dict[str, Any] | None:
     rows = tx.execute(
-        f"SELECT {COLUMNS} FROM sessions_v2 WHERE organization_id = ? AND id = ? AND listed = 1",
+        f"SELECT {COLUMNS} FROM sessions_v3 WHERE organization_id = ? AND id = ? AND listed = 1",
         (organization_id, session_id),
     )
     return _session(rows[0], now) if rows else None
@@ -242,6 +246,7 @@ def _session(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
         emsp_country,
         emsp_party,
         payment_reference,
+        command_id,
     ) = row
     reached = meter_stop if meter_stop is not None else last_register
     energy = max(0.0, reached - meter_start) if reached is not None and meter_start is not None else 0.0
@@ -262,6 +267,7 @@ def _session(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
         "energy_wh": energy,
         "duration_s": duration,
         "stop_reason": stop_reason,
+        "command_id": command_id,
         "authorization": {
             "method": method,
             "card_uid": card_uid,

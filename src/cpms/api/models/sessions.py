@@ -93,6 +93,12 @@ class Session(Struct):
             " charge point while this one was open, and closed it at its last reading"
         ),
     ]
+    command_id: Annotated[
+        Uuid | None,
+        Meta(
+            description="the remote or Scan2Pay start this session answers: GET /api/v1/commands/{command_id}"
+        ),
+    ]
     authorization: SessionAuthorization
 
 
