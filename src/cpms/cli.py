@@ -9,13 +9,15 @@ import logging
 import sys
 from typing import Any
 
+from cpms import station_cli
 from cpms.aggregates.errors import DomainError
-from cpms.demo import run_demo
 from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
 from cpms.infra.startup import StartupError
-from cpms.node import Node
 from cpms.process import until_signalled
 from cpms.simulation import cli as simulation_cli
+
+# The node (and the demo, which runs one) is imported by the commands that start one: the
+# others, `cpms station ...` and `--help` among them, start in a fraction of the time.
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(run=_projections_status)
 
+    station_cli.add_parser(commands)
     simulation_cli.add_parser(commands)
     return parser
 
@@ -122,6 +125,8 @@ def _command(commands: Any, name: str, text: str, roles: frozenset[str]) -> argp
 
 
 async def _serve(args: argparse.Namespace) -> None:
+    from cpms.node import Node
+
     settings = Settings.from_env()
     node = Node.build(settings)
     roles = args.roles
@@ -170,6 +175,8 @@ async def _add_partner(args: argparse.Namespace) -> None:
 
 async def _admin(command: Any) -> Any:
     """One command on a writer of its own, outside any serving node."""
+    from cpms.node import Node
+
     node = Node.build(Settings.from_env())
     await node.writer.start()
     try:
@@ -183,6 +190,8 @@ async def _admin(command: Any) -> Any:
 async def _projections_status(args: argparse.Namespace) -> int:
     """Each projection's position and lag; one stopped at a failing event is named with the
     event and the error, and makes the command exit 1 (for scripts and monitoring)."""
+    from cpms.node import Node
+
     node = Node.build(Settings.from_env())
     try:
         await asyncio.to_thread(node.projections.setup)
@@ -204,6 +213,8 @@ async def _projections_status(args: argparse.Namespace) -> int:
 
 
 async def _demo(args: argparse.Namespace) -> None:
+    from cpms.demo import run_demo
+
     await run_demo(Settings.from_env(), args.duration)
 
 

@@ -115,6 +115,8 @@ async def seed(node: Node, path: Path) -> Demo:
 def write_env(path: Path, demo: Demo, api: str) -> Path:
     """Shell variables for trying the API by hand: `source data/demo.env`."""
     values = {"CPMS_API": api, "KEY": demo.api_key, "SITE": demo.site_id, "GROUP": demo.access_group_id}
+    # What `cpms station ...` reads, so operators' commands work from the same shell.
+    values |= {"CPMS_API_URL": api, "CPMS_API_KEY": demo.api_key}
     path.write_text("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
     return path
 

@@ -38,6 +38,12 @@ async def test_each_role_runs_alone_and_together_they_serve_the_portal(roles):
                 assert (await api.get(f"/sites/{site['id']}")).json()["state"] == "Load"
 
             await eventually(loaded)
+            # Commands reach stations through a gateway in the API's own process, or (later) over
+            # NATS: a separate API says so rather than calling the station offline.
+            refused = await api.post("/stations/CP-DIST/reset", json={"type": "soft"})
+            assert refused.status_code == 503, refused.text
+            assert refused.json()["error"]["code"] == "commands_unavailable"
+            assert "Retry-After" in refused.headers
 
         async def caught_up_as_the_projector_says() -> None:
             items = (await api.get("/projections")).json()["items"]

@@ -8,6 +8,10 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -17,6 +21,7 @@ from tests.commanded import Commanded16, Commanded201, now
 from tests.support import (
     access_group,
     api_client,
+    api_client_with,
     commission,
     configure,
     create_site,
@@ -303,3 +308,41 @@ async def test_commands_to_different_stations_run_side_by_side(world):
         # Both were sent before either was answered: no station waits for another's answer.
         assert [kind for kind, _, _ in one.log] == ["arrived", "arrived", "answered", "answered"]
         assert {station for _, station, _ in one.log} == {"CP-1", "CP-2"}
+
+
+def _station_cli(node, key: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "CPMS_API_KEY": key, "CPMS_API_URL": f"http://127.0.0.1:{node.http_port}"}
+    return subprocess.run(
+        [sys.executable, "-m", "cpms.cli", "station", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the API is the peer here
+async def test_an_operator_sends_commands_from_the_command_line(start_node):
+    node = await start_node(command_timeout=1)
+    _, key = await node.network.create_organization("Volt Fleet")
+    async with api_client_with(node, f"Bearer {key}") as api:
+        site = await create_site(api)
+        await commission(api, site["id"], "CP-9")
+        offline = await asyncio.to_thread(_station_cli, node, key, "reset", "CP-9", "--hard")
+        assert offline.returncode == 1 and "the station is not connected" in offline.stderr
+        async with charger(node, ocpp_id="CP-9") as cp:
+            await booted(cp)
+            done = await asyncio.to_thread(_station_cli, node, key, "availability", "CP-9", "--inoperative")
+            assert done.returncode == 0, done.stderr
+            printed = json.loads(done.stdout)
+            assert (printed["kind"], printed["outcome"], printed["parameters"]) == (
+                "availability",
+                "accepted",
+                {"operative": False},
+            )
+            cp.answers["UnlockConnector"] = "UnlockFailed"
+            failed = await asyncio.to_thread(_station_cli, node, key, "unlock", "CP-9", "2")
+            assert failed.returncode == 1 and json.loads(failed.stdout)["charger_status"] == "UnlockFailed"
+            unknown = await asyncio.to_thread(_station_cli, node, key, "unlock", "CP-404", "1")
+            assert unknown.returncode == 1 and "station 'CP-404' not found" in unknown.stderr
+            assert [action for action, _ in cp.requests] == ["ChangeAvailability", "UnlockConnector"]

@@ -9,9 +9,10 @@ import re
 import pytest
 
 from cpms.aggregates import station
+from cpms.client import ApiError, api_base
 from cpms.simulation import cli
 from cpms.simulation.charger import Cards
-from cpms.simulation.commissioning import ApiError, api_base, card_uids, evse_ids
+from cpms.simulation.commissioning import card_uids, evse_ids
 from cpms.simulation.stats import Latencies, Stats
 
 

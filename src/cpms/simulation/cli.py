@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from cpms.client import Api, ApiError
 from cpms.process import stopped_by_signals
 from cpms.simulation import commissioning
 from cpms.simulation.run import OCPP_VERSIONS, simulate, tls_context
@@ -177,7 +178,7 @@ def _commission(
         )
     profile = None if password is None else 2 if over_tls else 1
     try:
-        api = commissioning.Api(args.api_url, args.api_key)
+        api = Api(args.api_url, args.api_key)
         done = commissioning.commission(
             api,
             ocpp_ids,
@@ -189,7 +190,7 @@ def _commission(
             security_profile=profile,
             id_tags=id_tags,
         )
-    except commissioning.ApiError as error:
+    except ApiError as error:
         raise SystemExit(f"cpms simulate: {error}") from None
     site = "created" if done.site_created else "reused"
     line = f"site {done.site_name!r} ({done.site_id}, {site}): {len(done.created)} stations commissioned"
