@@ -192,7 +192,11 @@ class ChargingCommands(Commands):
             if token is None:
                 return None
             # The stopping token is told what it may do; no partner is asked nor decision
-            # recorded for it (it starts nothing), and the session's own token stays accepted.
+            # recorded for it (it starts nothing), and the session's own token stays accepted
+            # (a Scan2Pay token, which no rule knows, among them).
+            own = Authorization.from_dict(session.authorization)
+            if own.accepted and own.token.upper() == token.upper():
+                return ACCEPTED
             decided = self._authorization(uow, self._station(uow, ocpp_id), token, session=session)
             return REFUSED if isinstance(decided, NeedsRealtime) else outcome_of(decided.authorization)
 
