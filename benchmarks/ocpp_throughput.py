@@ -27,9 +27,10 @@ import uuid
 
 import psycopg
 
+from cpms.client import Api
 from cpms.infra.settings import Database
 from cpms.simulation import simulate
-from cpms.simulation.commissioning import Api, card_uids, commission
+from cpms.simulation.commissioning import card_uids, commission
 
 PG_URL = os.environ.get("CPMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

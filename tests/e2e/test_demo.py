@@ -55,7 +55,8 @@ async def test_a_fresh_demo_shows_sessions_within_a_minute(tmp_path):
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.2)  # written in one go; let it land
         shell = _environment(env_file)
-        assert set(shell) == {"CPMS_API", "KEY", "SITE", "GROUP"}
+        assert set(shell) == {"CPMS_API", "KEY", "SITE", "GROUP", "CPMS_API_URL", "CPMS_API_KEY"}
+        assert (shell["CPMS_API_URL"], shell["CPMS_API_KEY"]) == (shell["CPMS_API"], shell["KEY"])
         headers = {"Authorization": f"Bearer {shell['KEY']}"}
         async with httpx.AsyncClient(base_url=shell["CPMS_API"], headers=headers, timeout=10) as api:
             site = f"/sites/{shell['SITE']}"

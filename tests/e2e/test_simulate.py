@@ -16,9 +16,10 @@ import httpx
 import pytest
 
 from cpms.aggregates.charging_session import session_id
+from cpms.client import Api
 from cpms.node import Node
 from cpms.simulation import simulate
-from cpms.simulation.commissioning import GROUP_NAME, SITE_NAME, Api, card_uids, commission
+from cpms.simulation.commissioning import GROUP_NAME, SITE_NAME, card_uids, commission
 from cpms.simulation.run import tls_context
 from tests.pki import Pki
 from tests.support import access_group, api_client_with, configure, eventually, settled
