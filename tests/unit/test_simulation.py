@@ -46,6 +46,13 @@ def test_failures_are_named_in_the_summary() -> None:
     )
 
 
+def test_commands_answered_are_named_in_the_summary_when_there_were_some() -> None:
+    stats = Stats(chargers=1, ever_connected=1)
+    assert "commands" not in stats.summary(1.0)  # a load test's line stays as it was
+    stats.commands.update({"unlock": 1, "remote start": 2})
+    assert "refused; commands answered: 3 (remote start 2, unlock 1); 0 calls failed" in stats.summary(1.0)
+
+
 def test_cards_are_known_or_unknown_by_the_share_asked() -> None:
     known = card_uids(3)
     assert {Cards(known, 0.0).pick() for _ in range(200)} <= set(known)

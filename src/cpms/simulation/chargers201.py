@@ -3,27 +3,44 @@
 A session: Occupied, Authorize, TransactionEvent Started (the transaction starts once authorized),
 Updated as charging starts and with periodic meter values, Ended when the driver stops with the
 card, then Available as the cable comes out. A token that is not Accepted starts nothing.
+
+It answers RequestStartTransaction (a session with the idToken given, triggerReason RemoteStart
+and its remoteStartId, no Authorize), RequestStopTransaction (RemoteStop, stoppedReason Remote),
+ChangeAvailability (no EVSE: all of them), Reset (Immediate: transactions ended with
+ImmediateReset; OnIdle: Scheduled until they end; then a BootNotification) and UnlockConnector.
 """
 
 from __future__ import annotations
 
-import random
 import uuid
 from typing import Any
 
-from ocpp.v201 import ChargePoint, call
-from ocpp.v201.enums import AuthorizationStatusEnumType, ConnectorStatusEnumType
+from ocpp.routing import after, on
+from ocpp.v201 import ChargePoint, call, call_result
+from ocpp.v201.enums import (
+    Action,
+    AuthorizationStatusEnumType,
+    ChangeAvailabilityStatusEnumType,
+    ConnectorStatusEnumType,
+    OperationalStatusEnumType,
+    RequestStartStopStatusEnumType,
+    ResetEnumType,
+    ResetStatusEnumType,
+    UnlockStatusEnumType,
+)
 
-from cpms.simulation.charger import SimulatedCharger, Transaction
+from cpms.simulation.charger import SimulatedCharger, Transaction, Visit
 from cpms.timestamps import now_iso
 
 SUBPROTOCOL = "ocpp2.0.1"
 CONNECTOR = 1  # the connector within each EVSE
+# The triggerReason of a TransactionEvent Ended, by the stoppedReason a command asked for.
+STOP_TRIGGERS = {"Remote": "RemoteStop", "ImmediateReset": "ResetCommand"}
 
 
 class Charger201(SimulatedCharger, ChargePoint):
-    async def boot(self) -> None:
-        result = await self.send(
+    async def boot_notification(self, *, reset: bool) -> Any:
+        return await self.send(
             call.BootNotification(
                 charging_station={
                     "vendor_name": "cpms-sim",
@@ -31,12 +48,9 @@ class Charger201(SimulatedCharger, ChargePoint):
                     "serial_number": f"SN-{self.id}",
                     "firmware_version": "1.0.0",
                 },
-                reason="PowerUp",
+                reason="RemoteReset" if reset else "PowerUp",
             )
         )
-        self.heartbeat_interval = result.interval
-        for evse in range(1, self.connectors + 1):
-            await self.status(evse, ConnectorStatusEnumType.available)
 
     async def heartbeat(self) -> None:
         await self.send(call.Heartbeat())
@@ -48,30 +62,57 @@ class Charger201(SimulatedCharger, ChargePoint):
             )
         )
 
-    async def plug_in_and_out(self, connector: int) -> None:
-        for status in (ConnectorStatusEnumType.occupied, ConnectorStatusEnumType.available):
-            await self.status(connector, status)
-            await self.wait()
+    async def report(self, connector: int) -> None:
+        operative = self.connectors[connector].operative
+        await self.status(
+            connector, ConnectorStatusEnumType.available if operative else ConnectorStatusEnumType.unavailable
+        )
 
-    async def charge(self, connector: int, id_tag: str) -> None:
-        await self.status(connector, ConnectorStatusEnumType.occupied)
+    async def plug_in_and_out(self, visit: Visit) -> None:
+        await self.status(visit.connector, ConnectorStatusEnumType.occupied)
         await self.wait()
+        await self.leave(visit)
+
+    async def charge(self, visit: Visit, id_tag: str) -> None:
+        await self.status(visit.connector, ConnectorStatusEnumType.occupied)
+        await self.wait()
+        if not self.may_start(visit):  # taken over by a remote start, made Inoperative, or reset
+            await self.leave(visit)
+            return
         authorized = await self.send(call.Authorize(id_token=_token(id_tag)))
         if authorized.id_token_info["status"] != AuthorizationStatusEnumType.accepted:
             self.stats.refused += 1
             await self.wait()
-            await self.status(connector, ConnectorStatusEnumType.available)  # the driver gave up
-            return
-        transaction = self.open_transaction(connector, id_tag)
+            await self.leave(visit)  # the driver gave up
+        elif self.may_start(visit):
+            await self.session(visit, _token(id_tag), "Authorized")
+        else:
+            await self.leave(visit)
+
+    async def remote_session(self, visit: Visit, id_token: dict[str, Any], remote_start_id: int) -> None:
+        """What a remote start brings: the cable in and a transaction with `id_token`, no Authorize."""
+        if self.holds(visit):
+            await self.status(visit.connector, ConnectorStatusEnumType.occupied)
+        if self.may_start(visit):
+            await self.session(visit, id_token, "RemoteStart", remote_start_id=remote_start_id)
+        else:
+            await self.leave(visit)
+
+    async def session(
+        self, visit: Visit, id_token: dict[str, Any], trigger: str, *, remote_start_id: int | None = None
+    ) -> None:
+        """A transaction on the visit's EVSE, from its start (`trigger`) until the cable is out."""
+        transaction = self.open_transaction(visit, id_token["id_token"])
         transaction.transaction_id = str(uuid.uuid4())
         started = await self.event(
             transaction,
             "Started",
-            "Authorized",
+            trigger,
             charging_state="EVConnected",
             context="Transaction.Begin",
-            evse={"id": connector, "connector_id": CONNECTOR},
-            id_token=_token(id_tag),
+            remote_start_id=remote_start_id,
+            evse={"id": visit.connector, "connector_id": CONNECTOR},
+            id_token=id_token,
         )
         if started.id_token_info and started.id_token_info["status"] != AuthorizationStatusEnumType.accepted:
             self.stats.refused += 1
@@ -79,14 +120,19 @@ class Charger201(SimulatedCharger, ChargePoint):
         else:
             self.stats.started += 1
             await self.event(transaction, "Updated", "ChargingStateChanged", charging_state="Charging")
-            for _ in range(random.randint(2, 4)):
-                await self.wait()
-                await self.event(transaction, "Updated", "MeterValuePeriodic", context="Sample.Periodic")
-            await self.wait()
-            await self.end_transaction(transaction, "StopAuthorized", "Local", id_token=_token(id_tag))
+            reason = await self.charge_until_stopped(transaction)
+            if reason is None:
+                await self.end_transaction(transaction, "StopAuthorized", "Local", id_token=id_token)
+            else:
+                await self.end_transaction(
+                    transaction, STOP_TRIGGERS.get(reason, "AbnormalCondition"), reason
+                )
             self.stats.completed += 1
         await self.wait()
-        await self.status(connector, ConnectorStatusEnumType.available)
+        await self.leave(visit)
+
+    async def meter_values(self, transaction: Transaction) -> None:
+        await self.event(transaction, "Updated", "MeterValuePeriodic", context="Sample.Periodic")
 
     async def stop_transaction(self, transaction: Transaction, *, reason: str) -> None:
         await self.end_transaction(transaction, "AbnormalCondition", reason)
@@ -118,13 +164,17 @@ class Charger201(SimulatedCharger, ChargePoint):
         stopped_reason: str | None = None,
         context: str | None = None,
         meter_wh: float | None = None,
+        remote_start_id: int | None = None,
         **fields: Any,
     ) -> Any:
         """A TransactionEvent of `transaction`, its meter read now when a `context` is given."""
         seq_no, transaction.seq_no = transaction.seq_no, transaction.seq_no + 1
-        info = {"transaction_id": transaction.transaction_id, "charging_state": charging_state}
-        if stopped_reason:
-            info["stopped_reason"] = stopped_reason
+        info = {
+            "transaction_id": transaction.transaction_id,
+            "charging_state": charging_state,
+            "stopped_reason": stopped_reason,
+            "remote_start_id": remote_start_id,
+        }
         timestamp = now_iso()
         meter_value = None
         if context is not None:
@@ -147,6 +197,115 @@ class Charger201(SimulatedCharger, ChargePoint):
                 **fields,
             )
         )
+
+    # Commands from the central system: answered at once, acted on once the answer is sent.
+
+    @on(Action.request_start_transaction)
+    def on_request_start_transaction(
+        self,
+        id_token: dict[str, Any],
+        remote_start_id: int,
+        call_unique_id: str,
+        evse_id: int | None = None,
+        **_: Any,
+    ) -> call_result.RequestStartTransaction:
+        visit = self.take_for_remote_start(evse_id)
+        if visit is None:
+            self.answer(call_unique_id, "remote start")
+            return call_result.RequestStartTransaction(status=RequestStartStopStatusEnumType.rejected)
+        self.answer(
+            call_unique_id,
+            "remote start",
+            lambda: self.attend(visit, self.remote_session(visit, id_token, remote_start_id)),
+        )
+        return call_result.RequestStartTransaction(status=RequestStartStopStatusEnumType.accepted)
+
+    @after(Action.request_start_transaction)
+    def after_request_start_transaction(self, call_unique_id: str, **_: Any) -> None:
+        self.answered(call_unique_id)
+
+    @on(Action.request_stop_transaction)
+    def on_request_stop_transaction(
+        self, transaction_id: str, call_unique_id: str, **_: Any
+    ) -> call_result.RequestStopTransaction:
+        self.answer(call_unique_id, "remote stop")  # its session ends it
+        stopping = self.ask_to_stop(transaction_id, "Remote")
+        return call_result.RequestStopTransaction(
+            status=RequestStartStopStatusEnumType.accepted
+            if stopping
+            else RequestStartStopStatusEnumType.rejected
+        )
+
+    @after(Action.request_stop_transaction)
+    def after_request_stop_transaction(self, call_unique_id: str, **_: Any) -> None:
+        self.answered(call_unique_id)
+
+    @on(Action.change_availability)
+    def on_change_availability(
+        self, operational_status: str, call_unique_id: str, evse: dict[str, Any] | None = None, **_: Any
+    ) -> call_result.ChangeAvailability:
+        evses = _evses(list(self.connectors), evse)
+        if not evses:
+            self.answer(call_unique_id, "availability")
+            return call_result.ChangeAvailability(status=ChangeAvailabilityStatusEnumType.rejected)
+        scheduled, report = self.change_availability(
+            evses, operative=operational_status == OperationalStatusEnumType.operative
+        )
+        self.answer(call_unique_id, "availability", lambda: self.report_free(report))
+        return call_result.ChangeAvailability(
+            status=ChangeAvailabilityStatusEnumType.scheduled
+            if scheduled
+            else ChangeAvailabilityStatusEnumType.accepted
+        )
+
+    @after(Action.change_availability)
+    def after_change_availability(self, call_unique_id: str, **_: Any) -> None:
+        self.answered(call_unique_id)
+
+    @on(Action.reset)
+    def on_reset(
+        self, type: str, call_unique_id: str, evse_id: int | None = None, **_: Any
+    ) -> call_result.Reset:
+        if evse_id is not None or not self.acting:  # resetting one EVSE alone is not supported
+            self.answer(call_unique_id, "reset")
+            return call_result.Reset(status=ResetStatusEnumType.rejected)
+        now = type == ResetEnumType.immediate or not self.transactions
+        reboot = self.begin_reset("ImmediateReset" if type == ResetEnumType.immediate else None)
+        self.answer(call_unique_id, "reset", self.reboot if reboot else None)
+        return call_result.Reset(
+            status=ResetStatusEnumType.accepted if now else ResetStatusEnumType.scheduled
+        )
+
+    @after(Action.reset)
+    def after_reset(self, call_unique_id: str, **_: Any) -> None:
+        self.answered(call_unique_id)
+
+    @on(Action.unlock_connector)
+    def on_unlock_connector(
+        self, evse_id: int, connector_id: int, call_unique_id: str, **_: Any
+    ) -> call_result.UnlockConnector:
+        self.answer(call_unique_id, "unlock")
+        if evse_id not in self.connectors or connector_id != CONNECTOR:
+            status = UnlockStatusEnumType.unknown_connector
+        elif evse_id in self.transactions:  # 2.0.1 (F05): the CSMS is to stop it first
+            status = UnlockStatusEnumType.ongoing_authorized_transaction
+        else:
+            status = UnlockStatusEnumType.unlocked
+        return call_result.UnlockConnector(status=status)
+
+    @after(Action.unlock_connector)
+    def after_unlock_connector(self, call_unique_id: str, **_: Any) -> None:
+        self.answered(call_unique_id)
+
+
+def _evses(evses: list[int], asked: dict[str, Any] | None) -> list[int]:
+    """The EVSEs a ChangeAvailability is about: all with no EVSE (or EVSE 0, the station), else
+    the one asked if it exists (none if not)."""
+    if asked is None or asked["id"] == 0:
+        return evses
+    if asked["id"] in evses and asked.get("connector_id", CONNECTOR) == CONNECTOR:
+        return [asked["id"]]
+    return []
 
 
 def _token(uid: str) -> dict[str, str]:

@@ -21,6 +21,9 @@ Run simulated OCPP chargers (the `ocpp` package's ChargePoint, 1.6 or 2.0.1) aga
 gateway. Each boots, reports its connectors Available and heartbeats; with cards, each connector
 runs charging sessions (Authorize, a transaction with meter values of energy and power, stop),
 some with a card nobody knows, which the server refuses; with --cards 0 it only plugs in and out.
+They answer the central system's commands as real chargers do: remote start and stop (a session
+with the idTag given), availability (a connector Inoperative takes no driver), reset (transactions
+stopped, then a new boot) and unlock.
 
 With --api-key it first commissions the stations PREFIX-0001..N through the HTTP API, on the site
 named --site-name (created the first time, reused after) with a plan and EVSE identities, and
@@ -28,8 +31,9 @@ grants the access group "Simulation cards", holding the cards, at every station;
 are listed by the API. Stations commissioned before are reused as they are.
 
 Prints a progress line every --report-every seconds (chargers connected, messages acknowledged per
-second, latency p50/p99, transactions started/completed/refused, failures) and a summary at the
-end. Exits 1 when no charger could connect; Ctrl-C ends the run early with its summary."""
+second, latency p50/p99, transactions started/completed/refused, commands answered, failures)
+and a summary at the end. Exits 1 when no charger could connect; Ctrl-C ends the run early with
+its summary."""
 UID = re.compile(r"^[!-~]{1,20}$")  # a 1.6 idTag is at most 20 characters; printable, no spaces
 
 

@@ -1,4 +1,5 @@
-"""What a simulation counts: messages acknowledged and their latency, transactions, failures.
+"""What a simulation counts: messages acknowledged and their latency, transactions, the central
+system's commands answered, failures.
 
 Counting is on the hot path of a load test (every CALL of every charger), so recording a latency is
 one logarithm and one list increment into a histogram of fixed size, whatever the run's length.
@@ -9,12 +10,16 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 # Latencies are kept in buckets 1 % wide from 10 µs to beyond a minute: percentiles to within 1 %.
 _SMALLEST = 1e-5
 _GROWTH = math.log(1.01)
 _BUCKETS = int(math.log(120 / _SMALLEST) / _GROWTH) + 1
 SHOWN_ERRORS = 5
+# The commands a simulated charger answers, in the order the summary names them.
+Command = Literal["remote start", "remote stop", "availability", "reset", "unlock"]
+COMMANDS: tuple[Command, ...] = get_args(Command)
 
 
 class Latencies:
@@ -68,6 +73,7 @@ class Stats:
     started: int = 0  # transactions the server accepted
     completed: int = 0  # of them, stopped and acknowledged
     refused: int = 0  # transactions not started (or stopped at once) because the card was refused
+    commands: Counter[Command] = field(default_factory=Counter)  # answered, by kind
     not_connected: Counter[str] = field(default_factory=Counter)  # why a charger could not connect
     lost: int = 0  # connections that ended before the simulation did
     errors: list[str] = field(default_factory=list)  # the first few, as printed
@@ -89,7 +95,7 @@ class Stats:
         return (
             f"[{elapsed:5.0f} s] {self.connected}/{self.chargers} connected;"
             f" {(self.acked - previous.acked) / max(window, 1e-9):,.0f} msg/s acked,"
-            f" {_latency(latencies)}; {self._transactions()}; {self._failures()}"
+            f" {_latency(latencies)}; {self._transactions()}{self._commands()}; {self._failures()}"
         )
 
     def summary(self, seconds: float) -> str:
@@ -97,11 +103,20 @@ class Stats:
         return (
             f"summary: {self.ever_connected}/{self.chargers} chargers connected;"
             f" {self.acked:,} messages acked in {seconds:.1f} s = {self.acked / max(seconds, 1e-9):,.0f}"
-            f" msg/s, {_latency(self.latencies)}; {self._transactions()}; {self._failures()}"
+            f" msg/s, {_latency(self.latencies)}; {self._transactions()}{self._commands()};"
+            f" {self._failures()}"
         )
 
     def _transactions(self) -> str:
         return f"transactions {self.started} started, {self.completed} completed, {self.refused} refused"
+
+    def _commands(self) -> str:
+        """Nothing when no command came (a load test's line stays as it was)."""
+        answered = sum(self.commands.values())
+        if not answered:
+            return ""
+        kinds = ", ".join(f"{kind} {self.commands[kind]}" for kind in COMMANDS if self.commands[kind])
+        return f"; commands answered: {answered} ({kinds})"
 
     def _failures(self) -> str:
         failures = f"{self.failed} calls failed"
