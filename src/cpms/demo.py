@@ -20,6 +20,7 @@ from cpms.process import stopped_by_signals
 from cpms.simulation import simulate
 
 STATIONS = ("DEMO-0001", "DEMO-0002")
+SCAN2PAY_STATION = STATIONS[0]  # takes ad-hoc payments: try `.../connectors/1/scan2pay`
 CONNECTORS = 2
 # The demo's drivers: cards of the access group granted at both stations.
 CARDS = {"DE0A11CE": "Alice", "DE0B0B01": "Bob", "DE0CA201": "Carol", "DE0DA7E0": "Dave"}
@@ -103,7 +104,7 @@ async def seed(node: Node, path: Path) -> Demo:
             ocpp_id,
             access_group_ids=[group.id],
             roaming_enabled=False,
-            scan2pay_enabled=False,
+            scan2pay_enabled=ocpp_id == SCAN2PAY_STATION,
         )
         await node.projections.wait_for(written.position)
     demo = Demo(api_key, organization_id, site.id, group.id, list(STATIONS))
@@ -135,5 +136,9 @@ def _banner(demo: Demo, api: str, ocpp: str, env_file: Path) -> str:
         f"  curl -s {auth} $CPMS_API/sites/$SITE/charge-points\n"
         f"  curl -s {auth} $CPMS_API/sites/$SITE/sessions\n"
         f"  curl -s {auth} $CPMS_API/sites/$SITE/sessions.csv\n"
+        f"  curl -s {auth} -H 'Content-Type: application/json' -X POST"
+        f" $CPMS_API/stations/{SCAN2PAY_STATION}/connectors/1/scan2pay"
+        """ -d '{"payment_reference": "pi_1"}'\n"""
+        f"  .venv/bin/cpms station availability {demo.ocpp_ids[-1]} --inoperative --connector 2\n"
         "Simulated chargers plug in, charge with a card and plug out; press Ctrl-C to stop.\n"
     )

@@ -77,6 +77,7 @@ async def test_a_fresh_demo_shows_sessions_within_a_minute(tmp_path):
             assert all(station["plan"] and None not in station["evse_ids"] for station in stations)
             group = (await api.get(f"/access-groups/{shell['GROUP']}")).json()
             assert len(group["cards"]) == 4
+            await _scan2pay_shows_in_the_demo(api)
     finally:
         if demo.returncode is None:
             demo.send_signal(signal.SIGINT)  # Ctrl-C
@@ -84,6 +85,31 @@ async def test_a_fresh_demo_shows_sessions_within_a_minute(tmp_path):
     assert demo.returncode == 0, output
     assert "Traceback" not in output, output
     assert "summary:" in output  # the chargers' figures, on Ctrl-C too
+
+
+async def _scan2pay_shows_in_the_demo(api: httpx.AsyncClient) -> None:
+    """The demo's first station takes Scan2Pay, and its simulated chargers answer commands: a
+    Scan2Pay start on a charge point that is free begins a listed session."""
+    deadline = time.monotonic() + 30
+    while True:
+        for connector in (1, 2):
+            body = {"payment_reference": "pi_demo_test"}
+            answer = await api.post(f"/stations/DEMO-0001/connectors/{connector}/scan2pay", json=body)
+            assert answer.status_code == 201, answer.text
+            if answer.json()["outcome"] == "accepted":
+                break
+        else:  # both charge points busy with a driver: a real charger says Rejected
+            assert time.monotonic() < deadline, "no charge point of DEMO-0001 took a Scan2Pay start"
+            await asyncio.sleep(1)
+            continue
+        break
+    command = answer.json()["id"]
+    while (session_id := (await api.get(f"/commands/{command}")).json()["session_id"]) is None:
+        assert time.monotonic() < deadline, "the Scan2Pay start began no session"
+        await asyncio.sleep(0.5)
+    session = (await api.get(f"/sessions/{session_id}")).json()
+    assert session["authorization"]["method"] == "scan2pay"
+    assert session["authorization"]["payment_reference"] == "pi_demo_test"
 
 
 async def test_the_demo_stops_when_its_duration_is_up(tmp_path):
