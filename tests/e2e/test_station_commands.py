@@ -267,6 +267,22 @@ async def test_a_charger_that_never_answers_times_out_and_its_connection_keeps_w
         assert outcomes == ["accepted", "timeout"]
 
 
+async def test_a_station_that_disconnects_before_answering_is_offline_at_once(start_node):
+    node = await start_node(command_timeout=60)  # beyond the client's own 15 s: it must not be waited for
+    async with await api_client(node) as api:
+        site = await create_site(api)
+        await commission(api, site["id"], "CP-1")
+        async with charger(node) as cp:
+            await booted(cp)
+            cp.silent.add("Reset")
+            asking = asyncio.create_task(api.post("/stations/CP-1/reset", json={"type": "hard"}))
+            while not cp.requests:
+                await asyncio.sleep(0.05)
+        response = await asking  # the charger went away with the reset unanswered
+        assert response.status_code == 409, response.text
+        assert response.json()["error"]["code"] == "offline"
+
+
 async def test_a_remote_start_with_a_token_the_station_refuses_is_not_sent(world):
     node, api, _, _ = world
     async with charger(node) as cp:

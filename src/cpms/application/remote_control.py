@@ -8,6 +8,8 @@ inside the OCPP receive loop.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,7 +33,9 @@ from cpms.application.station_link import (
     StationLink,
     UnlockConnector,
 )
-from cpms.infra.writer import UnitOfWork
+from cpms.infra.writer import Stored, UnitOfWork
+
+log = logging.getLogger(__name__)
 
 # How long a remote start's token stays good for the transaction it asks for: 1.6 chargers wait
 # for the cable up to their ConnectionTimeOut (often 60 to 180 s) before they begin.
@@ -198,7 +202,19 @@ class RemoteControlCommands(ChargingCommands):
         (command, remote_start_id), _ = await self._writer(
             lambda uow: request(uow, command_id, self._clock())
         )
-        delivery = await self._stations.deliver(ocpp_id, command)
+        # Once asked, a command's outcome is recorded even if its caller goes away meanwhile.
+        delivered = asyncio.ensure_future(self._deliver(ocpp_id, command_id, command))
+        delivery, stored = await asyncio.shield(delivered)
+        return CommandResult(command_id, ocpp_id, delivery, Written(command_id, stored), remote_start_id)
+
+    async def _deliver(
+        self, ocpp_id: str, command_id: str, command: StationCommand
+    ) -> tuple[Delivery, Stored | None]:
+        try:
+            delivery = await self._stations.deliver(ocpp_id, command)
+        except Exception:
+            log.exception("%s: delivering %s failed", ocpp_id, type(command).__name__)
+            delivery = Delivery.failed("InternalError", "the central system failed to send the command")
 
         def answered(uow: UnitOfWork) -> None:
             uow.get(Station, station_id(ocpp_id), f"unknown station {ocpp_id!r}").record_answer(
@@ -210,7 +226,7 @@ class RemoteControlCommands(ChargingCommands):
             )
 
         _, stored = await self._writer(answered)
-        return CommandResult(command_id, ocpp_id, delivery, Written(command_id, stored), remote_start_id)
+        return delivery, stored
 
     @staticmethod
     def _owned_station(

@@ -211,7 +211,7 @@ class CentralSystem(OcppFraming):
             self._drop_late_answers()
             self._response_timeout = timeout
             try:
-                answer = await self.call(self.request(command), suppress=False)  # type: ignore[attr-defined]
+                answer = await self._call_while_connected(command)
             except TimeoutError:
                 log.warning("%s: no answer to %s within %g s", self.id, type(command).__name__, timeout)  # type: ignore[attr-defined]
                 return Delivery.timed_out(timeout)
@@ -224,6 +224,24 @@ class CentralSystem(OcppFraming):
             return Delivery.answered(status, yes=status in self.YES)
         finally:
             self._turn.release()
+
+    async def _call_while_connected(self, command: StationCommand) -> Any:
+        """The answer to `command`; a connection that closes first ends the wait at once rather
+        than at the timeout (ConnectionClosed)."""
+        connection = self._connection  # type: ignore[attr-defined]
+        answering = asyncio.ensure_future(self.call(self.request(command), suppress=False))  # type: ignore[attr-defined]
+        closing = asyncio.ensure_future(connection.wait_closed())
+        try:
+            await asyncio.wait({answering, closing}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            answering.cancel()
+            raise
+        finally:
+            closing.cancel()
+        if not answering.done():
+            answering.cancel()
+            raise ConnectionClosed(None, None)
+        return answering.result()
 
     def _drop_late_answers(self) -> None:
         """Answers that came after their command timed out would be taken for the next one's."""

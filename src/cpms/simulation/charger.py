@@ -73,6 +73,9 @@ class Transaction:
     seq_no: int = 0  # 2.0.1: the next TransactionEvent's seqNo
     stop_reason: str | None = None  # asked by a command (remote stop, reset, unlock): its session stops
     stop_asked: asyncio.Event = field(default_factory=asyncio.Event)
+    # Counted in the statistics as started: only such a one counts as completed when stopped, so a
+    # transaction whose start was still unanswered when the run ended is neither.
+    counted: bool = False
 
     def reading(self) -> float:
         """The energy register now, in Wh."""

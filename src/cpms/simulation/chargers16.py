@@ -150,6 +150,7 @@ class Charger16(SimulatedCharger, ChargePoint):
             await self.stop_transaction(transaction, reason="DeAuthorized", completed=False)
         else:
             self.stats.started += 1
+            transaction.counted = True
             if self.holds(visit):
                 await self.status(visit.connector, ChargePointStatus.charging)
             reason = await self.charge_until_stopped(transaction)
@@ -193,7 +194,7 @@ class Charger16(SimulatedCharger, ChargePoint):
             )
         )
         self.close_transaction(transaction, meter_stop)
-        self.stats.completed += completed
+        self.stats.completed += completed and transaction.counted
 
     # Commands from the central system: answered at once, acted on once the answer is sent.
 

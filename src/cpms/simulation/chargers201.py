@@ -119,6 +119,7 @@ class Charger201(SimulatedCharger, ChargePoint):
             await self.end_transaction(transaction, "Deauthorized", "DeAuthorized")
         else:
             self.stats.started += 1
+            transaction.counted = True
             await self.event(transaction, "Updated", "ChargingStateChanged", charging_state="Charging")
             reason = await self.charge_until_stopped(transaction)
             if reason is None:
@@ -136,7 +137,7 @@ class Charger201(SimulatedCharger, ChargePoint):
 
     async def stop_transaction(self, transaction: Transaction, *, reason: str) -> None:
         await self.end_transaction(transaction, "AbnormalCondition", reason)
-        self.stats.completed += 1
+        self.stats.completed += transaction.counted
 
     async def end_transaction(
         self, transaction: Transaction, trigger: str, stopped_reason: str, **fields: Any
