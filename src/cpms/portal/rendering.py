@@ -14,6 +14,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from cpms.aggregates import access_group
 from cpms.portal.i18n import CATALOGS, WORDS, negotiate
 from cpms.timestamps import parse_iso
 
@@ -96,6 +97,14 @@ def day(value: str, *, language: str) -> str:
     return f"{date}/{month}/{year}" if language == "fr" else value[:10]
 
 
+# The domain's lengths, given to the form fields (the domain still checks them).
+LIMITS = {
+    "uid": access_group.MAX_UID_LENGTH,
+    "label": access_group.MAX_LABEL_LENGTH,
+    "group_name": access_group.MAX_NAME_LENGTH,
+}
+
+
 def _environment(language: str) -> Environment:
     environment = Environment(
         loader=FileSystemLoader(HERE / "templates"),
@@ -117,7 +126,7 @@ def _environment(language: str) -> Environment:
         day=lambda value: day(value, language=language),
         word=lambda value: catalog.gettext(WORDS.get(value) or value) if value else "—",
     )
-    environment.globals.update(static=static_url, lang=language, WORDS=WORDS)
+    environment.globals.update(static=static_url, lang=language, WORDS=WORDS, LIMITS=LIMITS)
     return environment
 
 
