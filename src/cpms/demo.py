@@ -43,10 +43,11 @@ async def run_demo(settings: Settings, duration: float | None) -> None:
     try:
         folder = data_folder(settings)
         demo = await seed(node, folder / "demo.json")
-        api = f"http://127.0.0.1:{node.http_port}/api/v1"
+        portal = f"http://127.0.0.1:{node.http_port}/"
+        api = f"{portal}api/v1"
         ocpp = f"ws://127.0.0.1:{node.ocpp_port}/ocpp"
         env_file = write_env(folder / "demo.env", demo, api)
-        print(_banner(demo, api, ocpp, env_file), flush=True)
+        print(_banner(demo, portal, api, ocpp, env_file), flush=True)
         with stopped_by_signals(asyncio.Event()) as stop:
             await simulate(
                 ocpp,
@@ -122,11 +123,13 @@ def write_env(path: Path, demo: Demo, api: str) -> Path:
     return path
 
 
-def _banner(demo: Demo, api: str, ocpp: str, env_file: Path) -> str:
+def _banner(demo: Demo, portal: str, api: str, ocpp: str, env_file: Path) -> str:
+    """Opens with the portal's address and the key to sign in with: what a newcomer wants first."""
     auth = '-H "Authorization: Bearer $KEY"'
     return (
-        "\ncpms demo is running (embedded, SQLite).\n"
+        f"\ncpms demo portal: {portal}  (open it in a browser, sign in with the API key below)\n"
         f"  API key:  {demo.api_key}\n"
+        "The demo is running (embedded, SQLite).\n"
         f"  site:     {demo.site_id}\n"
         f"  API:      {api}\n"
         f"  chargers: {ocpp}/{{{','.join(demo.ocpp_ids)}}}, cards {', '.join(CARDS)} and now and then an"

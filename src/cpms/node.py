@@ -95,6 +95,7 @@ class Node:
     ocpp_tls_port: int | None = None
     http_port: int | None = None
     _http: _Uvicorn | None = None
+    _api_services: ApiServices | None = None
     _http_task: asyncio.Task[None] | None = None
     _started: list[str] = field(default_factory=list)
     _closed: bool = False
@@ -196,16 +197,15 @@ class Node:
                 sock = bind(self.settings.host, self.settings.http_port)
             # Bound first: the OCPI URL partners are given names the port really bound.
             ocpi_url = self.settings.ocpi_base(sock.getsockname()[1])
-            app = create_app(
-                ApiServices(
-                    self.network,
-                    self.views,
-                    self.projections,
-                    self.health,
-                    ocpi_url,
-                    self.settings.ocpi_currency,
-                )
+            self._api_services = ApiServices(
+                self.network,
+                self.views,
+                self.projections,
+                self.health,
+                ocpi_url,
+                self.settings.ocpi_currency,
             )
+            app = create_app(self._api_services)
             config = uvicorn.Config(
                 app,
                 host=self.settings.host,
@@ -229,6 +229,8 @@ class Node:
             return
         self._closed = True
         if "api" in self._started and self._http is not None and self._http_task is not None:
+            if self._api_services is not None:
+                self._api_services.stopping.set()  # live pages end their streams
             self._http.should_exit = True
             await self._http_task
         if "gateway" in self._started and self.gateway is not None:

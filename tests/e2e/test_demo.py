@@ -78,6 +78,10 @@ async def test_a_fresh_demo_shows_sessions_within_a_minute(tmp_path):
             group = (await api.get(f"/access-groups/{shell['GROUP']}")).json()
             assert len(group["cards"]) == 4
             await _scan2pay_shows_in_the_demo(api)
+        portal = shell["CPMS_API"].removesuffix("api/v1")
+        async with httpx.AsyncClient(base_url=portal, cookies={"cpms_session": shell["KEY"]}) as browser:
+            sheet = await browser.get(f"/sites/{shell['SITE']}/sheet")
+            assert sheet.status_code == 200 and "Demo site" in sheet.text
     finally:
         if demo.returncode is None:
             demo.send_signal(signal.SIGINT)  # Ctrl-C
@@ -85,6 +89,9 @@ async def test_a_fresh_demo_shows_sessions_within_a_minute(tmp_path):
     assert demo.returncode == 0, output
     assert "Traceback" not in output, output
     assert "summary:" in output  # the chargers' figures, on Ctrl-C too
+    first, second = output.strip().splitlines()[:2]  # it opens with the portal and the key
+    assert first.startswith(f"cpms demo portal: {portal} ")
+    assert second == f"  API key:  {shell['KEY']}"
 
 
 async def _scan2pay_shows_in_the_demo(api: httpx.AsyncClient) -> None:

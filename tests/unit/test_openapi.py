@@ -86,4 +86,22 @@ def test_request_bodies_refuse_unknown_fields_and_document_the_domains_rules() -
 def test_public_operations_need_no_key() -> None:
     for path in ("/health", "/api/v1/openapi.json"):
         assert DOCUMENT["paths"][path]["get"]["security"] == []
-    assert "security" not in DOCUMENT["paths"]["/api/v1/sites"]["get"]
+    assert "security" not in DOCUMENT["paths"]["/api/v1/sites"]["post"]  # the document's: Bearer
+
+
+def test_reads_also_take_the_portals_session_cookie_and_writes_do_not() -> None:
+    schemes = DOCUMENT["components"]["securitySchemes"]
+    assert schemes["portalSession"] == {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "cpms_session",
+        "description": "the web portal's sign-in (the same API key); GET only",
+    }
+    for path, methods in DOCUMENT["paths"].items():
+        for method, described in methods.items():
+            if path in ("/health", "/api/v1/openapi.json"):
+                continue
+            if method == "get":
+                assert described["security"] == [{"apiKey": []}, {"portalSession": []}], path
+            else:
+                assert "security" not in described, (method, path)

@@ -216,3 +216,47 @@ async def _folded(runner: ProjectionRunner, name: str, position: int) -> None:
             return
         await asyncio.sleep(0.025)
     raise AssertionError(f"{name} did not fold position {position}")
+
+
+async def test_a_follower_wakes_when_its_projection_moves_and_not_before(
+    store: EventStore, views: SqliteViewStore
+) -> None:
+    (first,) = store_sites(store, "A")
+    runner = ProjectionRunner(store, views, [SiteNames()], poll_interval=0.05)
+    runner.setup()
+    runner.start()
+    try:
+        await _folded(runner, "site_names", first)
+        # Nothing new: the follower is told after its timeout that the projection stayed put.
+        assert await runner.moved_past("site_names", first, timeout=0.2) == first
+        follower = asyncio.create_task(runner.moved_past("site_names", first, timeout=5))
+        await asyncio.sleep(0.1)
+        assert not follower.done()
+        (second,) = store_sites(store, "B")
+        runner.notify(second)
+        assert await asyncio.wait_for(follower, 5) == second
+    finally:
+        runner.stop()
+
+
+async def test_a_follower_in_an_api_only_process_sees_another_process_fold(
+    store: EventStore, views: SqliteViewStore
+) -> None:
+    (first,) = store_sites(store, "A")
+    projector = caught_up(store, views, SiteNames())
+    reader = ProjectionRunner(store, views, [SiteNames()], poll_interval=0.05)  # never started
+    reader.setup()
+    assert reader.folded("site_names") == first
+    follower = asyncio.create_task(reader.moved_past("site_names", first, timeout=5))
+    (second,) = store_sites(store, "B")
+    projector.catch_up()
+    assert await asyncio.wait_for(follower, 5) == second
+
+
+async def test_a_follower_of_a_stopped_projection_is_told_at_once(
+    store: EventStore, views: SqliteViewStore
+) -> None:
+    (_, poison, _) = store_sites(store, "A", "Poison", "B")
+    runner = caught_up(store, views, Fragile())
+    with pytest.raises(ProjectionFailing):
+        await runner.moved_past("fragile", poison - 1, timeout=30)

@@ -1,5 +1,5 @@
-"""The Starlette app factory: the operations' routes, their document, and the error table; no
-connection is opened here."""
+"""The Starlette app factory: the operations' routes, their document, the error table, and the
+web portal mounted beside them; no connection is opened here."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from cpms.api import access_groups, commands, ocpi, openapi, operations, roaming
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
 from cpms.api.routing import Operation
+from cpms.portal import mount as portal
 
 # Every operation the app serves; the document at /api/v1/openapi.json describes exactly these.
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
@@ -28,7 +29,8 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
 
 def create_app(api_services: ApiServices) -> Starlette:
     app = Starlette(
-        routes=[*(operation.route() for operation in OPERATIONS), ocpi.mount()],
+        # The portal last: it answers only its own paths, every other one stays the API's.
+        routes=[*(operation.route() for operation in OPERATIONS), ocpi.mount(), portal()],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = api_services

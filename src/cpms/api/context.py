@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
@@ -18,6 +19,12 @@ from cpms.projections.store import Tx, ViewStore
 
 T = TypeVar("T")
 
+# The portal's sign-in keeps the organization's API key in this cookie (HttpOnly, SameSite=Strict).
+# The API reads it for safe methods only, so that a page's script reads what the API answers
+# (the Analytics charts, the CSV export) while no change can ride on a cookie.
+SESSION_COOKIE = "cpms_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
 
 @dataclass(frozen=True)
 class ApiServices:
@@ -27,6 +34,9 @@ class ApiServices:
     health: DependencyMonitor
     ocpi_url: str = "http://127.0.0.1:8000/ocpi"  # the OCPI base URL partners are given
     ocpi_currency: str = "EUR"  # of Sessions and CDRs at sites without a tariff
+    # Set when the node stops: long-lived answers (the portal's live sheet) end, so the HTTP
+    # server is not left waiting for browsers that would hold them open for ever.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def services(request: Request) -> ApiServices:
@@ -34,15 +44,28 @@ def services(request: Request) -> ApiServices:
 
 
 async def authenticate(request: Request) -> None:
-    """Learn the organization of the request's Bearer API key, or answer 401."""
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    if scheme.lower() != "bearer" or not key.strip():
+    """Learn the organization of the request's Bearer API key, or answer 401. A GET without an
+    Authorization header may bring the key in the portal's session cookie instead."""
+    key = api_key_of(request)
+    if key is None:
         raise _unauthorized("missing Bearer API key")
-    organization_id = await services(request).network.authenticate(key.strip())
+    organization_id = await services(request).network.authenticate(key)
     if organization_id is None:
         raise _unauthorized("unknown API key")
     request.state.organization = organization_id
+
+
+def api_key_of(request: Request) -> str | None:
+    """The API key the request brings: its Bearer header, or for a safe method without one, the
+    portal's session cookie."""
+    header = request.headers.get("authorization")
+    if header is None:
+        cookie = request.cookies.get(SESSION_COOKIE, "").strip()
+        return cookie if cookie and request.method in SAFE_METHODS else None
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        return None
+    return key.strip()
 
 
 def organization(request: Request) -> str:
@@ -93,4 +116,15 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, {"WWW-Authenticate": 'Bearer realm="cpms"'})
 
 
-__all__ = ["ApiServices", "Tx", "authenticate", "caught_up", "organization", "read", "read_one", "services"]
+__all__ = [
+    "SESSION_COOKIE",
+    "ApiServices",
+    "Tx",
+    "api_key_of",
+    "authenticate",
+    "caught_up",
+    "organization",
+    "read",
+    "read_one",
+    "services",
+]

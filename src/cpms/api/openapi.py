@@ -10,6 +10,7 @@ import msgspec
 from starlette.requests import Request
 from starlette.responses import Response
 
+from cpms.api.context import SAFE_METHODS, SESSION_COOKIE
 from cpms.api.models.common import Error, NoQuery
 from cpms.api.models.operations import OpenApiDocument
 from cpms.api.requests import MAX_BODY_BYTES
@@ -68,7 +69,15 @@ def document(operations: Sequence[Operation[Any, Any]]) -> dict[str, Any]:
         "security": [{"apiKey": []}],
         "paths": paths,
         "components": {
-            "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "apiKey": {"type": "http", "scheme": "bearer"},
+                "portalSession": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": SESSION_COOKIE,
+                    "description": "the web portal's sign-in (the same API key); GET only",
+                },
+            },
             "schemas": schemas,
             "responses": {
                 name: {
@@ -127,6 +136,8 @@ def _operation(operation: Operation[Any, Any], ref_of: dict[type[Any], Any]) -> 
     described["responses"] = dict(sorted(responses.items()))
     if operation.public:
         described["security"] = []
+    elif operation.method in SAFE_METHODS:
+        described["security"] = [{"apiKey": []}, {"portalSession": []}]
     return described
 
 

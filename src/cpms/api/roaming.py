@@ -60,11 +60,15 @@ def _partners(
 
 
 async def activity(request: Request, body: None, query: ActivityQuery) -> Response:
-    """The last `days` UTC days, today included."""
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    since = today - timedelta(days=query.days - 1)
+    since = activity_since(query.days)
     found = await read(request, roaming.activity, organization(request), since=since)
     return reply(RoamingActivity, {"since": since.date().isoformat(), **found})
+
+
+def activity_since(days: int) -> datetime:
+    """The start of the last `days` UTC days, today included (the portal's page shows 30)."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=days - 1)
 
 
 def versions_url(request: Request) -> str:

@@ -31,6 +31,7 @@ from cpms.timestamps import now_iso
 log = logging.getLogger(__name__)
 
 FIRST_RETRY = 0.5  # seconds; doubled on each failure of the same fold, up to `max_backoff`
+READ_YOUR_WRITES_POLL = 0.02  # seconds between reads of the tracking table for a writer, API-only
 
 
 class ProjectionLagging(TimeoutError):
@@ -328,22 +329,52 @@ class ProjectionRunner:
         raised after `timeout` seconds."""
         names = self.projections_for(event_types)
         needed = Needs(names, frozenset(self._tracks if reads is None else reads))
-        if position is None or not names or self._settled(position, needed):
+        if position is None or not names:
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        with self._waiters_lock:
-            self._waiters.append((position, needed, future))
-        self._wake.set()
         try:
-            if self._thread is None:
-                await asyncio.wait_for(self._poll_until(position, needed), timeout)
-            else:
-                await asyncio.wait_for(asyncio.shield(future), timeout)
+            await self._wait(position, needed, timeout, poll=READ_YOUR_WRITES_POLL, wake=True)
+        except ProjectionLagging:  # a TimeoutError too: a projection this write needs is stopped
+            raise
         except TimeoutError:
             raise ProjectionLagging(
                 f"the read models have not caught up with position {position} yet; the write is"
                 " stored and will show shortly"
             ) from None
+
+    def folded(self, name: str) -> int:
+        """The position projection `name` has folded up to, as this process last saw it."""
+        return self._tracks[name].position
+
+    async def moved_past(self, name: str, position: int, *, timeout: float) -> int:
+        """Wait until projection `name` has folded beyond `position`; return where it stands then
+        (`position` itself if `timeout` passed first). For followers of a read model, such as the
+        portal's live sheet: nothing is read while the log is quiet in a process that folds, and
+        an API-only process reads the tracking table once per poll interval, not 50 times a
+        second as a writer waiting for its own write does. ProjectionFailing if the projection
+        is stopped at the next event."""
+        needed = Needs(frozenset({name}), frozenset({name}))
+        try:
+            await self._wait(position + 1, needed, timeout, poll=self._poll_interval, wake=False)
+        except ProjectionLagging:
+            raise
+        except TimeoutError:
+            pass
+        return self._tracks[name].position
+
+    async def _wait(self, position: int, needed: Needs, timeout: float, *, poll: float, wake: bool) -> None:
+        """Until `needed` is settled at `position`; TimeoutError after `timeout` seconds."""
+        if self._settled(position, needed):
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with self._waiters_lock:
+            self._waiters.append((position, needed, future))
+        if wake:
+            self._wake.set()
+        try:
+            if self._thread is None:
+                await asyncio.wait_for(self._poll_until(position, needed, poll), timeout)
+            else:
+                await asyncio.wait_for(asyncio.shield(future), timeout)
         finally:
             with self._waiters_lock:
                 self._waiters = [w for w in self._waiters if w[2] is not future]
@@ -361,13 +392,13 @@ class ProjectionRunner:
             )
         return len(stopped) == len(behind)
 
-    async def _poll_until(self, position: int, needed: Needs) -> None:
+    async def _poll_until(self, position: int, needed: Needs, poll: float) -> None:
         """Without a local projector (an API-only process), follow the tracking tables."""
         while True:
             await asyncio.to_thread(self.refresh)
             if self._settled(position, needed):
                 return
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(poll)
 
     def _resolve_waiters(self) -> None:
         with self._waiters_lock:
