@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
@@ -19,7 +21,15 @@ from cpms.projections import sessions
 
 async def list_sessions(request: Request, body: None, query: SessionsQuery) -> Response:
     org, site_id = organization(request), await _site_id(request)
-    items, next_cursor = await read(
+    items, next_cursor = await sessions_page(request, org, site_id, query)
+    return reply(SessionPage, {"items": items, "next_cursor": next_cursor})
+
+
+async def sessions_page(
+    request: Request, org: str, site_id: str, query: SessionsQuery
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a site's listed sessions, newest first, as the list and the portal show it."""
+    return await read(
         request,
         sessions.list_sessions,
         org,
@@ -31,7 +41,6 @@ async def list_sessions(request: Request, body: None, query: SessionsQuery) -> R
         started_before=query.started_before,
         state=query.state,
     )
-    return reply(SessionPage, {"items": items, "next_cursor": next_cursor})
 
 
 async def export_sessions(request: Request, body: None, query: SessionFilters) -> Response:

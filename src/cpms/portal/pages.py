@@ -15,6 +15,7 @@ from cpms.api.models.common import MAX_LIMIT, PageQuery
 from cpms.api.models.sessions import SessionsQuery
 from cpms.api.requests import uuid_param
 from cpms.api.roaming import activity_since
+from cpms.api.sessions import sessions_page
 from cpms.api.sites import existing_site
 from cpms.application import utc_now
 from cpms.portal.rendering import render
@@ -83,18 +84,7 @@ async def site_sessions(request: Request) -> Response:
     org, site_id = organization(request), site_id_of(request)
     site = await existing_site(request, org, site_id)
     query = filters(request, SessionsQuery)
-    items, next_cursor = await read(
-        request,
-        sessions.list_sessions,
-        org,
-        site_id,
-        limit=query.limit,
-        cursor=query.cursor,
-        now=utc_now(),
-        started_from=query.started_from,
-        started_before=query.started_before,
-        state=query.state,
-    )
+    items, next_cursor = await sessions_page(request, org, site_id, query)
     chosen = {"from": query.from_ or "", "to": query.to or "", "state": query.state or ""}
     export = {name: value for name, value in chosen.items() if value}
     context = {
