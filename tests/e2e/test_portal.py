@@ -16,7 +16,8 @@ import pytest
 
 from cpms.infra.settings import Database, Settings
 from cpms.node import Node
-from tests.support import commission, configure, connected, create_site, settled
+from tests.commanded import Commanded16
+from tests.support import commission, configure, connected, create_site, peer_connected, settled
 
 
 @pytest.fixture
@@ -205,3 +206,31 @@ async def test_a_node_stops_promptly_while_a_browser_holds_the_live_sheet_open(s
             assert time.monotonic() - started < 5
             async for _ in stream:  # what was sent before the end, then the end itself
                 pass
+
+
+async def test_a_station_is_deactivated_and_reactivated_from_the_evse_controllers_page(node, api, site):
+    key = api.headers["Authorization"].removeprefix("Bearer ")
+    await commission(api, site["id"], "CP-AV")
+    async with browser(node) as web:
+        await sign_in(web, key)
+        page = await web.get(f"/sites/{site['id']}/stations")
+        target = f"/sites/{site['id']}/stations/CP-AV/availability"
+        offline = await web.post(target, data={"csrf": csrf_of(page), "operative": "false"})
+        assert offline.status_code == 303
+        shown = await web.get(offline.headers["location"])
+        assert "The station is not connected: nothing was sent." in shown.text
+        async with peer_connected(node, "CP-AV", Commanded16, "ocpp1.6") as charger:
+            await charger.boot()
+            done = await web.post(target, data={"csrf": csrf_of(page), "operative": "false"})
+            shown = await web.get(done.headers["location"], headers={"Accept-Language": "fr"})
+            assert "La borne a accepté." in shown.text
+            await charger.settle()
+            assert charger.requests[-1] == ("ChangeAvailability", {"connectorId": 0, "type": "Inoperative"})
+            await settled(node)
+            sheet = (await api.get(f"/sites/{site['id']}/charge-points")).json()["items"]
+            assert {cp["status"] for cp in sheet} == {"NotAvailable"}
+        commands = (await api.get("/stations/CP-AV/commands")).json()["items"]
+        assert [(c["outcome"], c["client"]) for c in commands] == [
+            ("accepted", "cpms portal"),
+            ("offline", "cpms portal"),
+        ]

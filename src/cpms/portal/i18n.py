@@ -227,6 +227,17 @@ FRENCH: Mapping[str, Translation] = {
     "Last seen": "Dernier contact",
     "OCPP version": "Version OCPP",
     "never": "jamais",
+    "Availability": "Disponibilité",
+    "Deactivate temporarily": "Désactiver temporairement",
+    "Reactivate": "Réactiver",
+    "The station accepted.": "La borne a accepté.",
+    "The station refused.": "La borne a refusé.",
+    "The station could not carry it out.": "La borne n'a pas pu l'exécuter.",
+    "The station is not connected: nothing was sent.": "La borne n'est pas connectée : rien n'a été envoyé.",
+    "The station did not answer in time.": "La borne n'a pas répondu à temps.",
+    "Commands cannot reach stations from this server.": (
+        "Les commandes ne peuvent pas atteindre les bornes depuis ce serveur."
+    ),
     # analytics
     "From": "Du",
     "To (excluded)": "Au (exclu)",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from itertools import groupby
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from starlette.requests import Request
@@ -18,7 +18,8 @@ from cpms.api.roaming import activity_since
 from cpms.api.sessions import sessions_page
 from cpms.api.sites import existing_site
 from cpms.application import utc_now
-from cpms.portal.rendering import render
+from cpms.portal.i18n import N_
+from cpms.portal.rendering import render, translate
 from cpms.portal.session import page
 from cpms.projections import charge_points, roaming, roaming_partners, sessions, sites, stations
 
@@ -112,11 +113,29 @@ async def session_detail(request: Request) -> Response:
     return render(request, "session.html", context)
 
 
+class StationsPageQuery(PageQuery, forbid_unknown_fields=True):
+    """The EVSE controllers page; after a command sent from it, the station and its outcome."""
+
+    station: str | None = None
+    outcome: Literal["accepted", "rejected", "failed", "offline", "timeout", "unavailable"] | None = None
+
+
+# How the portal says what became of a command (`Station.StationCommandAnswered`'s outcomes).
+COMMAND_OUTCOMES = {
+    "accepted": N_("The station accepted."),
+    "rejected": N_("The station refused."),
+    "failed": N_("The station could not carry it out."),
+    "offline": N_("The station is not connected: nothing was sent."),
+    "timeout": N_("The station did not answer in time."),
+    "unavailable": N_("Commands cannot reach stations from this server."),
+}
+
+
 @page
 async def site_stations(request: Request) -> Response:
     org, site_id = organization(request), site_id_of(request)
     site = await existing_site(request, org, site_id)
-    query = filters(request, PageQuery)
+    query = filters(request, StationsPageQuery)
     items, next_cursor = await read(
         request, stations.list_stations, org, site_id=site_id, limit=query.limit, cursor=query.cursor
     )
@@ -127,6 +146,9 @@ async def site_stations(request: Request) -> Response:
         "stations": items,
         "next_cursor": next_cursor,
         "paged": bool(query.cursor),
+        # What the station answered the availability command just sent from this page, if one was.
+        "commanded": query.station,
+        "outcome": translate(request, COMMAND_OUTCOMES[query.outcome]) if query.outcome else None,
     }
     return render(request, "site_stations.html", context)
 

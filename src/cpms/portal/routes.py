@@ -8,7 +8,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from cpms.portal import configuration, live, pages, session
+from cpms.portal import commands, configuration, live, pages, session
 from cpms.portal.rendering import STATIC
 
 ROUTES: list[BaseRoute] = [
@@ -34,6 +34,7 @@ ROUTES: list[BaseRoute] = [
     ),
     Route("/sites/{site_id}/sessions", pages.site_sessions, methods=["GET"]),
     Route("/sites/{site_id}/stations", pages.site_stations, methods=["GET"]),
+    Route("/sites/{site_id}/stations/{ocpp_id}/availability", commands.change_availability, methods=["POST"]),
     Route("/sessions/{session_id}", pages.session_detail, methods=["GET"]),
     Route("/analytics", pages.analytics, methods=["GET"]),
     Route("/roaming", pages.roaming_activity, methods=["GET"]),
