@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 
-from cpms.api import access_groups, ocpi, openapi, operations, roaming, sessions, sites, stations
+from cpms.api import access_groups, analytics, ocpi, openapi, operations, roaming, sessions, sites, stations
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
 from cpms.api.routing import Operation
@@ -22,6 +22,7 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *sessions.ROUTES,
     *access_groups.ROUTES,
     *roaming.ROUTES,
+    *analytics.ROUTES,
 )
 
 
