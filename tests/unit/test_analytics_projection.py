@@ -4,8 +4,10 @@ change after they were counted; and a rebuild from the log alone."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -16,8 +18,10 @@ from cpms.aggregates.charging_session import ChargingSession, Stage, Transaction
 from cpms.infra.settings import Database
 from cpms.infra.startup import prepare_database
 from cpms.projections.analytics import (
+    _SUMMED,
     HISTOGRAM_S,
     ORGANIZATION,
+    QUARTER,
     SITE,
     STATION,
     AnalyticsProjection,
@@ -312,11 +316,38 @@ def test_the_log_folded_again_from_scratch_gives_the_same_slots(world, tmp_path)
     with rebuilt.transaction() as tx:
         AnalyticsProjection().create_tables(tx)
     World.fold_events(world.log, rebuilt)
-    query = "SELECT * FROM analytics_slots_v1 WHERE sessions <> 0 ORDER BY scope, scope_id, slot"
+    query = "SELECT * FROM analytics_slots_v1 WHERE sessions <> 0 ORDER BY scope, scope_id, span, slot"
     with world.views.read() as tx, rebuilt.read() as again:
         assert [tuple(r) for r in tx.execute(query)] == [tuple(r) for r in again.execute(query)]
-        assert len(tx.execute(query)) == 3 * 2  # two slots, in the organization, site and station
+        # Two quarter-hours, two hours, one 6-hour slot and one day, in the organization, site and station.
+        assert len(tx.execute(query)) == 3 * (2 + 2 + 1 + 1)
     rebuilt.close()
+
+
+def test_any_bounds_sum_what_their_quarter_hours_hold(world):
+    """Buckets are read from UTC days and the hours and quarter-hours between each bound and its
+    nearest midnight, either side: whatever the bounds, that is what the quarter-hours add up to."""
+    rng = random.Random(12)
+    start = int(utc("2026-03-01T00:00:00Z").timestamp())
+    for n in range(60):
+        at = datetime.fromtimestamp(start + rng.randrange(20 * 86400), UTC)
+        world.charge(
+            at.isoformat(), rng.randrange(1, 600), rng.randrange(1, 10**5), ocpp_id=f"CP-{n % 2 + 1}"
+        )
+    quarters = ", ".join(f"SUM({column})" for column in _SUMMED)
+    for _ in range(40):
+        bounds = sorted({start + QUARTER * rng.randrange(-96, 22 * 96) for _ in range(rng.randrange(2, 8))})
+        if len(bounds) < 2:
+            continue
+        with world.views.read() as tx:
+            found = bucket_sums(tx, "org", ORGANIZATION, "", bounds)
+            for (low, high), sums in zip(pairwise(bounds), found, strict=True):
+                [expected] = tx.execute(
+                    f"SELECT {quarters} FROM analytics_slots_v1 WHERE organization_id = 'org'"
+                    " AND scope = ? AND span = ? AND slot >= ? AND slot < ?",
+                    (ORGANIZATION, QUARTER, low, high),
+                )
+                assert Sums.of([value or 0 for value in expected]) == sums, (low, high)
 
 
 def test_a_slot_starts_at_its_quarter_hour():

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from itertools import pairwise
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,7 +11,14 @@ from cpms import buckets
 from cpms.aggregates.errors import InvalidValue
 from cpms.api.context import Tx, organization, read
 from cpms.api.errors import bad_request
-from cpms.api.models.analytics import Analytics, AnalyticsQuery
+from cpms.api.models.analytics import (
+    Analytics,
+    AnalyticsBucket,
+    AnalyticsQuery,
+    AnalyticsTotals,
+    Durations,
+    HistogramBin,
+)
 from cpms.api.responses import reply
 from cpms.api.routing import Operation
 from cpms.application import utc_now
@@ -53,44 +58,35 @@ def _sums(
     return view.bucket_sums(tx, organization_id, scope, scope_id, bounds)
 
 
-def _answer(period: buckets.Period, tz: str, sums: list[view.Sums]) -> dict[str, Any]:
+def _answer(period: buckets.Period, tz: str, sums: list[view.Sums]) -> Analytics:
+    """Built as the models themselves: 400 buckets are a few milliseconds less than as dicts."""
+    local = [period.local(bound) for bound in period.bounds]
+    hours = [(end - start).total_seconds() / 3600 for start, end in pairwise(period.bounds)]
     totals = view.total(sums)
     edges = [*view.HISTOGRAM_S[1:], None]
-    return {
-        "from": period.local(period.start),
-        "to": period.local(period.end),
-        "bucket": period.bucket,
-        "tz": tz,
-        "buckets": [
-            _bucket(period, start, end, found)
-            for (start, end), found in zip(pairwise(period.bounds), sums, strict=True)
+    return Analytics(
+        from_=local[0],
+        to=local[-1],
+        bucket=period.bucket,
+        tz=tz,
+        buckets=[
+            AnalyticsBucket(local[n], local[n + 1], hours[n], *_figures(found))
+            for n, found in enumerate(sums)
         ],
-        "totals": _figures(totals),
-        "duration_histogram": [
-            {"from_s": low, "to_s": high, "sessions": count}
+        totals=AnalyticsTotals(*_figures(totals)),
+        duration_histogram=[
+            HistogramBin(low, high, count)
             for low, high, count in zip(view.HISTOGRAM_S, edges, totals.histogram, strict=True)
         ],
-    }
+    )
 
 
-def _bucket(period: buckets.Period, start: datetime, end: datetime, sums: view.Sums) -> dict[str, Any]:
-    return {
-        "start": period.local(start),
-        "end": period.local(end),
-        "hours": (end - start).total_seconds() / 3600,
-        **_figures(sums),
-    }
-
-
-def _figures(sums: view.Sums) -> dict[str, Any]:
-    # Sums of floats added and taken out again keep a trace of rounding: to the mWh.
+def _figures(sums: view.Sums) -> tuple[int, int, float, Durations]:
+    """Sessions, completed, energy_wh and duration_s, as buckets and totals show them."""
     mean = sums.duration_s / sums.completed if sums.completed else None
-    return {
-        "sessions": sums.sessions,
-        "completed": sums.completed,
-        "energy_wh": round(sums.energy_wh, 3) + 0.0,  # + 0.0: never -0.0
-        "duration_s": {"total": sums.duration_s, "mean": mean},
-    }
+    # Sums of floats added and taken out again keep a trace of rounding: to the mWh, never -0.0.
+    energy = round(sums.energy_wh, 3) + 0.0
+    return sums.sessions, sums.completed, energy, Durations(sums.duration_s, mean)
 
 
 ROUTES = (

@@ -1,22 +1,28 @@
-"""Charging analytics: listed sessions summed per quarter-hour of UTC, per organization, site and
-station, folded into a time zone's days, weeks or months when read.
+"""Charging analytics: listed sessions summed per quarter-hour, hour and day of UTC, per
+organization, site and station, and folded into a time zone's days, weeks or months when read.
 
 A session counts in the slot where it started, once it is listed (the sessions list's rule,
 `is_listed`); while active it counts as a session only, once completed also with its energy, its
 duration and its duration's histogram bin. What a session contributes can change after it was
 first counted: a 2.0.1 token arriving late lists it, a late Started report moves its start, its
 end fixes its energy. So each session's facts are kept in `analytics_sessions_v1`, and every
-change takes the session's former contribution out of its slot and puts the new one in.
+change takes the session's former contribution out of its slots and puts the new one in.
 
-Slots are quarter-hours because every zone's offset in use is a multiple of 15 minutes (+05:30,
-+05:45, +12:45): every local midnight is a slot boundary, so any zone's days fold exactly.
+Quarter-hours because every zone's offset in use is a multiple of 15 minutes (+05:30, +05:45,
++12:45): every local midnight is a quarter-hour boundary, so any zone's days fold exactly. Hours,
+6 hours and days of UTC hold the same sums coarser, so that a bucket is read as the UTC days
+between the UTC midnights nearest to its bounds, corrected by a few coarse and fine slots between
+each bound and its midnight: 400 days of Paris read about 1,000 rows, not 38,400 quarter-hours.
 """
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import astuple, dataclass, fields, replace
 from datetime import datetime
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from cpms.aggregates.authorization import is_listed
@@ -27,7 +33,8 @@ from cpms.projections.sessions import session_duration_s, session_energy_wh
 from cpms.projections.store import Tx
 from cpms.timestamps import parse_iso, to_iso
 
-SLOT_S = 15 * 60
+QUARTER, HOUR, SIX_HOURS, DAY = 900, 3600, 6 * 3600, 86400  # the slots' spans, in seconds
+SPANS = (QUARTER, HOUR, SIX_HOURS, DAY)
 # Lower bounds of the duration histogram's bins, in seconds; the last bin has no upper bound.
 HISTOGRAM_S = (0, 900, 1800, 3600, 7200, 14400, 28800, 43200, 86400)
 BINS = len(HISTOGRAM_S)
@@ -44,7 +51,7 @@ _SESSION_COLUMNS = (
 def slot_of(moment: datetime) -> int:
     """The start of the quarter-hour holding `moment`, in seconds since the epoch."""
     seconds = int(moment.timestamp() // 1)
-    return seconds - seconds % SLOT_S
+    return seconds - seconds % QUARTER
 
 
 def histogram_bin(duration_s: int) -> int:
@@ -133,19 +140,23 @@ class AnalyticsProjection(Projection):
             )"""
         )
         histogram = ", ".join(f"{column} INTEGER NOT NULL" for column in _HISTOGRAM_COLUMNS)
-        # scope_id: '' for the organization, the site's id, the station's OCPP identity.
+        # scope_id: '' for the organization, the site's id, the station's OCPP identity; span: the
+        # slot's length in seconds (SPANS), slot: its start in seconds since the epoch. Keyed by
+        # the time of day (UTC) first, so that the same hour of every day is one range of keys.
         tx.execute(
             f"""CREATE TABLE IF NOT EXISTS analytics_slots_v1 (
                 organization_id TEXT NOT NULL,
                 scope TEXT NOT NULL,
                 scope_id TEXT NOT NULL,
+                span INTEGER NOT NULL,
+                time_of_day INTEGER NOT NULL,
                 slot BIGINT NOT NULL,
                 sessions INTEGER NOT NULL,
                 completed INTEGER NOT NULL,
                 energy_wh DOUBLE PRECISION NOT NULL,
                 duration_s BIGINT NOT NULL,
                 {histogram},
-                PRIMARY KEY (organization_id, scope, scope_id, slot)
+                PRIMARY KEY (organization_id, scope, scope_id, span, time_of_day, slot)
             )"""
         )
 
@@ -217,18 +228,24 @@ def _read(session: _Session, reading: tuple[datetime, float] | None) -> _Session
 
 
 def _add(tx: Tx, session: _Session, contribution: Contribution | None, sign: int) -> None:
-    """Add (or with sign -1 take out) a contribution to its slot of the organization, the site
-    and the station."""
+    """Add (or with sign -1 take out) a contribution to its slot of every span, of the
+    organization, the site and the station."""
     if contribution is None:
         return
     summed = contribution.summed(sign)
     scopes = ((ORGANIZATION, ""), (SITE, session.site_id), (STATION, session.ocpp_id))
+    slot = contribution.slot
     updates = ", ".join(f"{c} = analytics_slots_v1.{c} + excluded.{c}" for c in _SUMMED)
+    starts = [(span, slot - slot % span) for span in SPANS]
     tx.executemany(
-        f"INSERT INTO analytics_slots_v1 (organization_id, scope, scope_id, slot, {', '.join(_SUMMED)})"
-        f" VALUES (?, ?, ?, ?, {', '.join('?' * len(_SUMMED))})"
-        f" ON CONFLICT (organization_id, scope, scope_id, slot) DO UPDATE SET {updates}",
-        [(session.organization_id, scope, key, contribution.slot, *summed) for scope, key in scopes],
+        "INSERT INTO analytics_slots_v1 (organization_id, scope, scope_id, span, time_of_day, slot,"
+        f" {', '.join(_SUMMED)}) VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * len(_SUMMED))})"
+        f" ON CONFLICT (organization_id, scope, scope_id, span, time_of_day, slot) DO UPDATE SET {updates}",
+        [
+            (session.organization_id, scope, key, span, start % DAY, start, *summed)
+            for scope, key in scopes
+            for span, start in starts
+        ],
     )
 
 
@@ -244,52 +261,130 @@ class Sums(NamedTuple):
     duration_s: int
     histogram: tuple[int, ...]
 
+    @classmethod
+    def of(cls, vector: Sequence[Any]) -> Sums:
+        sessions, completed, energy, duration, *histogram = vector
+        return cls(sessions, completed, float(energy), duration, tuple(histogram))
 
-# Typed, so that PostgreSQL divides integers as integers whatever type the driver sends.
-_INT = "CAST(? AS BIGINT)"
+
 EMPTY = Sums(0, 0, 0.0, 0, (0,) * BINS)
+Vector = Sequence[Any]  # a slot's summed columns, in _SUMMED order
+_IN_LIST = 500  # slots per IN (...): far below any database's limit on parameters
 
 
 def bucket_sums(tx: Tx, organization_id: str, scope: str, scope_id: str, bounds: Sequence[int]) -> list[Sums]:
-    """The sums of each bucket between consecutive `bounds` (UTC seconds, ascending), in one query
-    that reads each slot of the range once and sums it into its bucket in the database.
+    """The sums of each bucket between consecutive `bounds` (UTC seconds, ascending, each a
+    quarter-hour boundary; one that is not counts from the quarter-hour holding it).
 
-    A slot's bucket is found by a CASE over runs of buckets of equal length (the days between two
-    daylight-saving changes, say): within a run it is arithmetic, so a year of days in a zone with
-    daylight saving is five branches, not 365."""
-    branches: list[str] = []
-    params: list[Any] = []
-    for first, start, end, length in _runs(bounds):
-        branches.append(f"WHEN slot < {_INT} THEN {_INT} + (slot - {_INT}) / {_INT}")
-        params += [end, first, start, length]
-    sums = ", ".join(f"SUM({column})" for column in _SUMMED)
-    rows = tx.execute(
-        f"SELECT CASE {' '.join(branches)} END AS bucket, {sums} FROM analytics_slots_v1"
-        " WHERE organization_id = ? AND scope = ? AND scope_id = ? AND slot >= ? AND slot < ?"
-        " GROUP BY 1",
-        (*params, organization_id, scope, scope_id, bounds[0], bounds[-1]),
-    )
-    found = [EMPTY] * (len(bounds) - 1)
-    for bucket, sessions, completed, energy, duration, *histogram in rows:
-        # PostgreSQL sums integers as numeric (Decimal), SQLite as integers.
-        found[int(bucket)] = Sums(
-            int(sessions), int(completed), float(energy), int(duration), tuple(int(n) for n in histogram)
-        )
+    A bucket is read as the UTC days between the UTC midnights nearest to its bounds, less the
+    stretch from its start's midnight to its start, plus the stretch from its end's midnight to
+    its end (either may be negative: a midnight after its bound). A stretch is at most 12 hours,
+    read as a few slots of 6 hours, hours and quarter-hours (_Edge), so a Paris day is its UTC
+    day, less one hour before and plus one hour at its end."""
+    key = (organization_id, scope, scope_id)
+    edges = [_Edge.of(bound - bound % QUARTER) for bound in bounds]
+    days = _days(tx, key, edges[0].midnight, edges[-1].midnight)
+    fine = _slots(tx, key, {(span, slot) for edge in edges for _, span, slot in edge.pieces})
+    stretches = [edge.stretch(fine) for edge in edges]
+    found = []
+    for index, (start, end) in enumerate(pairwise(edges)):
+        parts = [days[day] for day in range(start.midnight, end.midnight, DAY) if day in days]
+        inside = parts[0] if len(parts) == 1 else [sum(column) for column in zip(_ZERO, *parts, strict=True)]
+        before, after = stretches[index], stretches[index + 1]
+        found.append(Sums.of([d - b + a for d, b, a in zip(inside, before, after, strict=True)]))
     return found
 
 
-def _runs(bounds: Sequence[int]) -> list[tuple[int, int, int, int]]:
-    """Consecutive buckets of one length: (index of the first, start, end, length) each."""
-    runs: list[tuple[int, int, int, int]] = []
-    for index in range(len(bounds) - 1):
-        start, end = bounds[index], bounds[index + 1]
-        length = end - start
-        if runs and runs[-1][3] == length and runs[-1][2] == start:
-            first, run_start, _, _ = runs[-1]
-            runs[-1] = (first, run_start, end, length)
+class _Edge(NamedTuple):
+    """A bound seen from its nearest UTC midnight: the slots that lead from the midnight to the
+    bound, each with a sign (+ forwards, - backwards), as (sign, span, slot)."""
+
+    midnight: int
+    pieces: tuple[tuple[int, int, int], ...]
+
+    @classmethod
+    def of(cls, bound: int) -> _Edge:
+        day = bound - bound % DAY
+        midnight, pieces = _edge_in_day(bound - day)
+        return cls(day + midnight, tuple((sign, span, day + slot) for sign, span, slot in pieces))
+
+    def stretch(self, fine: dict[tuple[int, int], Vector]) -> Vector:
+        """What lies from the midnight to the bound, negative when the midnight is after it."""
+        parts = [(sign, fine[span, slot]) for sign, span, slot in self.pieces if (span, slot) in fine]
+        if len(parts) == 1:  # the usual case (Paris: one hour)
+            sign, part = parts[0]
+            return part if sign == 1 else [-value for value in part]
+        signed = [[sign * value for value in part] for sign, part in parts]
+        return [sum(column) for column in zip(*signed, strict=True)] if signed else _ZERO
+
+
+_ZERO = (0,) * len(_SUMMED)
+
+
+@functools.cache
+def _edge_in_day(second: int) -> tuple[int, tuple[tuple[int, int, int], ...]]:
+    """_Edge.of a bound `second` seconds into a UTC day, in seconds from that day's start; the
+    same for every bound at that time of day, so worked out once.
+
+    From the nearest midnight, each span in turn takes whole slots to the multiple of it nearest
+    to the bound, forwards or backwards: at most two 6-hour slots, three hours and two
+    quarter-hours, usually one to three slots (Paris: one hour; Los Angeles: 6 hours and 1 or 2
+    hours; Kolkata: 6 hours back, then two quarter-hours)."""
+    midnight = 0 if second <= DAY // 2 else DAY
+    at, pieces = midnight, []
+    for span in (SIX_HOURS, HOUR, QUARTER):
+        below = second - second % span
+        above = below + span if below < second else below
+        # The nearer multiple; at equal distance, the one nearer to where the slots have reached.
+        nearest = min((below, above), key=lambda n: (abs(second - n), abs(at - n)))
+        while at < nearest:
+            pieces.append((1, span, at))
+            at += span
+        while at > nearest:
+            at -= span
+            pieces.append((-1, span, at))
+    return midnight, tuple(pieces)
+
+
+_COLUMNS = ", ".join(_SUMMED)
+_SCOPE = "organization_id = ? AND scope = ? AND scope_id = ?"
+
+
+def _days(tx: Tx, key: tuple[str, str, str], start: int, end: int) -> dict[int, Vector]:
+    rows = tx.execute(
+        f"SELECT slot, {_COLUMNS} FROM analytics_slots_v1"
+        f" WHERE {_SCOPE} AND span = ? AND time_of_day = 0 AND slot >= ? AND slot < ?",
+        (*key, DAY, start, end),
+    )
+    return {row[0]: row[1:] for row in rows}
+
+
+def _slots(tx: Tx, key: tuple[str, str, str], pieces: set[tuple[int, int]]) -> dict[tuple[int, int], Vector]:
+    """The slots named by `pieces`. Those of one span at one time of day (the hour from 23:00 UTC
+    of each day of a year of Paris days) lie together in the key's order: they are read as one
+    range, or by name when they are few across a long range (a year of months)."""
+    groups: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for span, slot in pieces:
+        groups[span, slot % DAY].append(slot)
+    found: dict[tuple[int, int], Vector] = {}
+    for (span, time_of_day), slots in groups.items():
+        slots.sort()
+        where = f"{_SCOPE} AND span = ? AND time_of_day = ?"
+        chunks: list[tuple[str, tuple[int, ...]]]
+        if (slots[-1] - slots[0]) // DAY < 4 * len(slots):
+            chunks = [(f"{where} AND slot >= ? AND slot <= ?", (slots[0], slots[-1]))]
         else:
-            runs.append((index, start, end, length))
-    return runs
+            chunks = [
+                (f"{where} AND slot IN ({', '.join('?' * len(chunk))})", tuple(chunk))
+                for chunk in (slots[n : n + _IN_LIST] for n in range(0, len(slots), _IN_LIST))
+            ]
+        for condition, params in chunks:
+            rows = tx.execute(
+                f"SELECT slot, {_COLUMNS} FROM analytics_slots_v1 WHERE {condition}",
+                (*key, span, time_of_day, *params),
+            )
+            found.update(((span, row[0]), row[1:]) for row in rows)
+    return found
 
 
 def total(sums: Sequence[Sums]) -> Sums:
