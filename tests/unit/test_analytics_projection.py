@@ -18,12 +18,12 @@ from cpms.aggregates.charging_session import ChargingSession, Stage, Transaction
 from cpms.infra.settings import Database
 from cpms.infra.startup import prepare_database
 from cpms.projections.analytics import (
-    _SUMMED,
     HISTOGRAM_S,
     ORGANIZATION,
     QUARTER,
     SITE,
     STATION,
+    SUMMED,
     AnalyticsProjection,
     Sums,
     bucket_sums,
@@ -334,7 +334,7 @@ def test_any_bounds_sum_what_their_quarter_hours_hold(world):
         world.charge(
             at.isoformat(), rng.randrange(1, 600), rng.randrange(1, 10**5), ocpp_id=f"CP-{n % 2 + 1}"
         )
-    quarters = ", ".join(f"SUM({column})" for column in _SUMMED)
+    quarters = ", ".join(f"SUM({column})" for column in SUMMED)
     for _ in range(40):
         bounds = sorted({start + QUARTER * rng.randrange(-96, 22 * 96) for _ in range(rng.randrange(2, 8))})
         if len(bounds) < 2:

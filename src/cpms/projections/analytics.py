@@ -1,4 +1,4 @@
-"""Charging analytics: listed sessions summed per quarter-hour, hour and day of UTC, per
+"""Charging analytics: listed sessions summed per quarter-hour, hour, 6 hours and day of UTC, per
 organization, site and station, and folded into a time zone's days, weeks or months when read.
 
 A session counts in the slot where it started, once it is listed (the sessions list's rule,
@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import astuple, dataclass, fields, replace
 from datetime import datetime
 from itertools import pairwise
 from typing import Any, NamedTuple
@@ -41,11 +40,8 @@ BINS = len(HISTOGRAM_S)
 ORGANIZATION, SITE, STATION = "organization", "site", "station"
 
 _HISTOGRAM_COLUMNS = [f"h{n}" for n in range(BINS)]
-_SUMMED = ["sessions", "completed", "energy_wh", "duration_s", *_HISTOGRAM_COLUMNS]
-_SESSION_COLUMNS = (
-    "id, organization_id, site_id, ocpp_id, started_at, ended_at, meter_start_wh, first_register_wh,"
-    " first_register_at, last_register_wh, last_register_at, meter_stop_wh, listed"
-)
+# The columns each slot sums, in this order wherever a slot is read as a vector.
+SUMMED = ["sessions", "completed", "energy_wh", "duration_s", *_HISTOGRAM_COLUMNS]
 
 
 def slot_of(moment: datetime) -> int:
@@ -78,8 +74,7 @@ class Contribution(NamedTuple):
         return [sign, sign * self.completed, sign * self.energy_wh, sign * self.duration_s, *histogram]
 
 
-@dataclass(frozen=True)
-class _Session:
+class _Session(NamedTuple):
     """One session's facts as the sessions list derives its figures from them."""
 
     id: str
@@ -162,22 +157,17 @@ class AnalyticsProjection(Projection):
 
     def apply(self, event: Any, tx: Tx) -> None:
         session_id = str(event.originator_id)
-        rows = tx.execute(f"SELECT {_SESSION_COLUMNS} FROM analytics_sessions_v1 WHERE id = ?", (session_id,))
+        rows = tx.execute(_LOAD_SESSION, (session_id,))
         before = _Session(*rows[0]) if rows else None
         after = self._changed(event, before)
         if after is None or after == before:
             return
-        columns = [f.name for f in fields(_Session)]
-        tx.execute(
-            f"INSERT INTO analytics_sessions_v1 ({_SESSION_COLUMNS}) VALUES ({', '.join('?' * len(columns))})"
-            f" ON CONFLICT (id) DO UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in columns[1:])}",
-            astuple(after),
-        )
+        tx.execute(_SAVE_SESSION, after)
         old = before.contribution() if before is not None else None
         new = after.contribution()
         if old != new:
-            _add(tx, after, old, -1)
-            _add(tx, after, new, 1)
+            for slot, delta in _deltas(old, new):
+                _add(tx, after, slot, delta)
 
     @staticmethod
     def _changed(event: Any, session: _Session | None) -> _Session | None:
@@ -193,24 +183,23 @@ class AnalyticsProjection(Projection):
                         started_at=to_iso(event.started_at),
                         meter_start_wh=event.meter_start_wh,
                     )
-                return replace(session, listed=int(is_listed(event.authorization)))
+                return session._replace(listed=int(is_listed(event.authorization)))
         if session is None:
             return None  # a session folded before this projection saw its start: none is
         match event:
             case ChargingSession.TransactionAuthorized():
-                return replace(session, listed=int(is_listed(event.authorization)))
+                return session._replace(listed=int(is_listed(event.authorization)))
             case ChargingSession.TransactionStartReported():
                 at = to_iso(event.started_at)
                 meter_start = event.meter_start_wh
-                return replace(
-                    session,
+                return session._replace(
                     started_at=min(session.started_at, at),
                     meter_start_wh=session.meter_start_wh if meter_start is None else meter_start,
                 )
             case ChargingSession.MeterValuesRecorded():
                 return _read(session, energy_register_wh(event.samples))
             case ChargingSession.TransactionEnded() | ChargingSession.TransactionSuperseded():
-                return replace(session, ended_at=to_iso(event.ended_at), meter_stop_wh=event.meter_stop_wh)
+                return session._replace(ended_at=to_iso(event.ended_at), meter_stop_wh=event.meter_stop_wh)
         return session
 
 
@@ -221,28 +210,46 @@ def _read(session: _Session, reading: tuple[datetime, float] | None) -> _Session
         return session
     at, wh = to_iso(reading[0]), reading[1]
     if session.last_register_at is None or session.last_register_at <= at:
-        session = replace(session, last_register_wh=wh, last_register_at=at)
+        session = session._replace(last_register_wh=wh, last_register_at=at)
     if session.first_register_at is None or session.first_register_at > at:
-        session = replace(session, first_register_wh=wh, first_register_at=at)
+        session = session._replace(first_register_wh=wh, first_register_at=at)
     return session
 
 
-def _add(tx: Tx, session: _Session, contribution: Contribution | None, sign: int) -> None:
-    """Add (or with sign -1 take out) a contribution to its slot of every span, of the
-    organization, the site and the station."""
-    if contribution is None:
-        return
-    summed = contribution.summed(sign)
+_LOAD_SESSION = f"SELECT {', '.join(_Session._fields)} FROM analytics_sessions_v1 WHERE id = ?"
+_SAVE_SESSION = (
+    f"INSERT INTO analytics_sessions_v1 ({', '.join(_Session._fields)})"
+    f" VALUES ({', '.join('?' * len(_Session._fields))}) ON CONFLICT (id) DO UPDATE SET"
+    f" {', '.join(f'{c} = excluded.{c}' for c in _Session._fields[1:])}"
+)
+_ADD_TO_SLOTS = (
+    "INSERT INTO analytics_slots_v1 (organization_id, scope, scope_id, span, time_of_day, slot,"
+    f" {', '.join(SUMMED)}) VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * len(SUMMED))})"
+    " ON CONFLICT (organization_id, scope, scope_id, span, time_of_day, slot) DO UPDATE SET"
+    f" {', '.join(f'{c} = analytics_slots_v1.{c} + excluded.{c}' for c in SUMMED)}"
+)
+
+
+def _deltas(old: Contribution | None, new: Contribution | None) -> list[tuple[int, list[Any]]]:
+    """What changes in which slot: the former contribution out, the new one in; one difference
+    when both are in the same slot (a session that ends, say)."""
+    if old is not None and new is not None and old.slot == new.slot:
+        return [(new.slot, [a - b for a, b in zip(new.summed(1), old.summed(1), strict=True)])]
+    return [
+        *([(old.slot, old.summed(-1))] if old is not None else []),
+        *([(new.slot, new.summed(1))] if new is not None else []),
+    ]
+
+
+def _add(tx: Tx, session: _Session, slot: int, delta: list[Any]) -> None:
+    """Add `delta` to the slots of every span holding `slot`, of the organization, the site and
+    the station."""
     scopes = ((ORGANIZATION, ""), (SITE, session.site_id), (STATION, session.ocpp_id))
-    slot = contribution.slot
-    updates = ", ".join(f"{c} = analytics_slots_v1.{c} + excluded.{c}" for c in _SUMMED)
     starts = [(span, slot - slot % span) for span in SPANS]
     tx.executemany(
-        "INSERT INTO analytics_slots_v1 (organization_id, scope, scope_id, span, time_of_day, slot,"
-        f" {', '.join(_SUMMED)}) VALUES (?, ?, ?, ?, ?, ?, {', '.join('?' * len(_SUMMED))})"
-        f" ON CONFLICT (organization_id, scope, scope_id, span, time_of_day, slot) DO UPDATE SET {updates}",
+        _ADD_TO_SLOTS,
         [
-            (session.organization_id, scope, key, span, start % DAY, start, *summed)
+            (session.organization_id, scope, key, span, start % DAY, start, *delta)
             for scope, key in scopes
             for span, start in starts
         ],
@@ -268,7 +275,7 @@ class Sums(NamedTuple):
 
 
 EMPTY = Sums(0, 0, 0.0, 0, (0,) * BINS)
-Vector = Sequence[Any]  # a slot's summed columns, in _SUMMED order
+Vector = Sequence[Any]  # a slot's summed columns, in SUMMED order
 _IN_LIST = 500  # slots per IN (...): far below any database's limit on parameters
 
 
@@ -318,7 +325,7 @@ class _Edge(NamedTuple):
         return [sum(column) for column in zip(*signed, strict=True)] if signed else _ZERO
 
 
-_ZERO = (0,) * len(_SUMMED)
+_ZERO = (0,) * len(SUMMED)
 
 
 @functools.cache
@@ -346,7 +353,7 @@ def _edge_in_day(second: int) -> tuple[int, tuple[tuple[int, int, int], ...]]:
     return midnight, tuple(pieces)
 
 
-_COLUMNS = ", ".join(_SUMMED)
+_COLUMNS = ", ".join(SUMMED)
 _SCOPE = "organization_id = ? AND scope = ? AND scope_id = ?"
 
 
