@@ -41,8 +41,8 @@ async def get_analytics(request: Request, body: None, query: AnalyticsQuery) -> 
 def _sums(
     tx: Tx, organization_id: str, site_id: str | None, station: str | None, bounds: list[int]
 ) -> list[view.Sums]:
-    """The filters checked and the buckets summed in one read: one row per slot of the range, from
-    the station's, the site's or the organization's slots."""
+    """The filters checked and the buckets summed in one read, from the station's, the site's or
+    the organization's slots."""
     scope, scope_id = view.ORGANIZATION, ""
     if site_id is not None:
         if sites.get_site(tx, organization_id, site_id) is None:

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 
+from cpms import buckets
 from cpms.api import access_groups, analytics, ocpi, openapi, operations, roaming, sessions, sites, stations
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
@@ -32,5 +33,6 @@ def create_app(api_services: ApiServices) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = api_services
+    buckets.zone_names()  # read at start rather than in the first analytics request
     app.state.openapi = msgspec.json.encode(openapi.document(OPERATIONS))
     return app
