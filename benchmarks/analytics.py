@@ -5,8 +5,8 @@ and stations through the API, then fills the analytics view with sessions spread
 ~400 days (`--days`) across the stations, through a bulk path: the projection's own arithmetic
 (slot, contribution, histogram bin) summed in memory and written once per slot, instead of 1M
 OCPP transactions. The bulk path is first checked against the projection's fold on a sample. Then
-each case (bucket, zone, scope, range) is asked `--requests` times over HTTP, one at a time, and
-its p50 and p99 printed.
+each case (bucket, zone, scope, range) is asked `--requests` times over HTTP, one at a time on
+one kept-alive connection, and its p50, p99 and max printed.
 
     .venv/bin/python -m benchmarks.analytics --backend sqlite
     .venv/bin/python -m benchmarks.analytics --backend postgresql --sessions 1000000 --requests 200
@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import random
+import socket
 import statistics
 import subprocess
 import sys
@@ -57,8 +58,6 @@ BATCH = 20_000
 
 
 def free_port() -> int:
-    import socket
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
