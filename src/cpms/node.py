@@ -39,6 +39,7 @@ from cpms.infra.settings import Settings
 from cpms.infra.startup import bind, listening, prepare_database
 from cpms.infra.writer import Writer
 from cpms.projections.access_groups import AccessGroupsProjection
+from cpms.projections.analytics import AnalyticsProjection
 from cpms.projections.charge_points import ChargePointsProjection
 from cpms.projections.roaming import RoamingProjection
 from cpms.projections.roaming_partners import RoamingPartnersProjection
@@ -66,6 +67,7 @@ def all_projections() -> list:  # type: ignore[type-arg]
         RoamingPartnersProjection(),
         RoamingProjection(),
         StationCommandsProjection(),
+        AnalyticsProjection(),
     ]
 
 

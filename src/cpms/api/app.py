@@ -8,7 +8,19 @@ from typing import Any
 import msgspec
 from starlette.applications import Starlette
 
-from cpms.api import access_groups, commands, ocpi, openapi, operations, roaming, sessions, sites, stations
+from cpms import buckets
+from cpms.api import (
+    access_groups,
+    analytics,
+    commands,
+    ocpi,
+    openapi,
+    operations,
+    roaming,
+    sessions,
+    sites,
+    stations,
+)
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
 from cpms.api.routing import Operation
@@ -24,6 +36,7 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
     *sessions.ROUTES,
     *access_groups.ROUTES,
     *roaming.ROUTES,
+    *analytics.ROUTES,
 )
 
 
@@ -34,5 +47,6 @@ def create_app(api_services: ApiServices) -> Starlette:
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = api_services
+    buckets.zone_names()  # read at start rather than in the first analytics request
     app.state.openapi = msgspec.json.encode(openapi.document(OPERATIONS))
     return app

@@ -248,10 +248,8 @@ def _session(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
         payment_reference,
         command_id,
     ) = row
-    reached = meter_stop if meter_stop is not None else last_register
-    energy = max(0.0, reached - meter_start) if reached is not None and meter_start is not None else 0.0
-    end = parse_iso(ended_at) if ended_at else now
-    duration = max(0, int((end - parse_iso(started_at)).total_seconds()))
+    energy = session_energy_wh(meter_start, meter_stop if meter_stop is not None else last_register)
+    duration = session_duration_s(parse_iso(started_at), parse_iso(ended_at) if ended_at else now)
     return {
         "id": id_,
         "ocpp_id": ocpp_id,
@@ -278,3 +276,15 @@ def _session(row: tuple[Any, ...], now: datetime) -> dict[str, Any]:
             "payment_reference": payment_reference,
         },
     }
+
+
+def session_energy_wh(start_wh: float | None, reached_wh: float | None) -> float:
+    """A session's energy from the register at its start to the register as last read (its stop
+    reading once it ended); analytics sums the same figure."""
+    if start_wh is None or reached_wh is None:
+        return 0.0
+    return max(0.0, reached_wh - start_wh)
+
+
+def session_duration_s(started_at: datetime, until: datetime) -> int:
+    return max(0, int((until - started_at).total_seconds()))
