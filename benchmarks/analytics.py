@@ -15,26 +15,20 @@ one kept-alive connection, and its p50, p99 and max printed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import httpx
 import psycopg
 
+from benchmarks.serving import served
 from cpms.aggregates.charging_session import ChargingSession
 from cpms.infra.settings import Database
 from cpms.projections.analytics import (
@@ -52,27 +46,8 @@ from cpms.projections.analytics import (
 from cpms.projections.store import Tx, ViewStore, open_view_store
 from cpms.timestamps import to_iso
 
-PG_URL = os.environ.get("CPMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CARD = {"token": "CAFE01", "status": "Accepted", "method": "rfid", "card_uid": "CAFE01"}
 BATCH = 20_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            httpx.get(url, timeout=1)
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 @dataclass(frozen=True)
@@ -254,25 +229,9 @@ def percentile(values: list[float], share: float) -> float:
 
 
 def run(args: argparse.Namespace) -> None:
-    workdir = tempfile.mkdtemp(prefix="cpms-bench-analytics-")
-    schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
-    url = f"sqlite:///{workdir}/cpms.sqlite" if args.backend == "sqlite" else f"{PG_URL}?schema={schema}"
-    http = free_port()
-    env = {
-        **os.environ,
-        "CPMS_DATABASE_URL": url,
-        "CPMS_HTTP_PORT": str(http),
-        "CPMS_OCPP_PORT": str(free_port()),
-    }
-    created = subprocess.run(
-        [sys.executable, "-m", "cpms.cli", "admin", "create-org", "Bench"],
-        env=env, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    org = json.loads(created.stdout)
-    server = subprocess.Popen([sys.executable, "-m", "cpms.cli", "serve"], env=env)
-    base = f"http://127.0.0.1:{http}"
-    try:
-        wait_for_http(f"{base}/health")
+    with served(args.backend) as server:
+        url, base, workdir = server.database_url, server.base_url, str(server.workdir)
+        org = {"api_key": server.api_key, "organization_id": server.organization_id}
         headers = {"Authorization": f"Bearer {org['api_key']}"}
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
             stations = commission(client, args.sites, args.stations_per_site)
@@ -304,15 +263,6 @@ def run(args: argparse.Namespace) -> None:
                     flush=True,
                 )
             print(f"worst p99: {worst:.1f} ms", flush=True)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if args.backend == "postgresql":
-            with psycopg.connect(Database.from_url(PG_URL).conninfo(), autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        for leftover in Path(workdir).glob("*"):
-            leftover.unlink()
-        Path(workdir).rmdir()
 
 
 def commission(client: httpx.Client, sites: int, per_site: int) -> list[tuple[str, str]]:

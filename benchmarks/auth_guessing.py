@@ -26,20 +26,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg
 import websockets
 from ocpp.v16 import ChargePoint, call
 from websockets.exceptions import InvalidStatus
 
-from benchmarks.ocpp_throughput import PG_URL, free_port, wait_for_http
-from cpms.cli import _post
-from cpms.infra.settings import Database
+from benchmarks.serving import served
+from cpms.client import Api
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -200,58 +196,34 @@ def report_figures(beats: Heartbeats, quiet: Window, attacked: Window) -> None:
         print(f"{name:<22}{without:>18}{during:>18}")
 
 
-@contextlib.contextmanager
-def served(args: argparse.Namespace) -> Iterator[tuple[str, int, int, subprocess.Popen[bytes], Path]]:
-    """`cpms serve` in its own process, from this checkout or from `--server-src`, its log in a
-    file; yields an organization's API key, the HTTP and OCPP ports, the process and its log."""
-    workdir = Path(tempfile.mkdtemp(prefix="cpms-bench-auth-"))
-    schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
-    url = f"sqlite:///{workdir}/cpms.sqlite" if args.backend == "sqlite" else f"{PG_URL}?schema={schema}"
-    http, ocpp = free_port(), free_port()
-    env = {**os.environ, "CPMS_DATABASE_URL": url, "CPMS_HTTP_PORT": str(http), "CPMS_OCPP_PORT": str(ocpp)}
-    if args.server_src:
-        # Ahead of this checkout's editable install; the other checkout is only read.
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [args.server_src, env.get("PYTHONPATH")]))
-    api_key = json.loads(python("-m", "cpms.cli", "admin", "create-org", "Bench", env=env))["api_key"]
-    log = workdir / "server.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "cpms.cli", "serve"], env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        wait_for_http(f"http://127.0.0.1:{http}/health")
-        print(f"server code: {python('-c', 'import cpms; print(cpms.__file__)', env=env)}")
-        yield api_key, http, ocpp, server, log
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if args.backend == "postgresql":
-            with psycopg.connect(Database.from_url(PG_URL).conninfo(), autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
-def python(*args: str, env: dict[str, str]) -> str:
-    """This interpreter with the server's environment (so the same code as the server)."""
-    done = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip()
+def cpms_module(env: dict[str, str]) -> str:
+    """Where the server's code comes from (this checkout, or --server-src)."""
+    code = "import cpms; print(cpms.__file__)"
+    return subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def run(args: argparse.Namespace) -> None:
     honest = [f"HONEST-{n:04d}" for n in range(1, args.chargers + 1)]
     victims = [f"VICTIM-{n:04d}" for n in range(1, args.victims + 1)]
-    with served(args) as (api_key, http, ocpp, server, log):
-        api = f"http://127.0.0.1:{http}/api/v1"
+    log = Path(tempfile.mkdtemp(prefix="cpms-bench-auth-")) / "server.log"
+    with log.open("w") as output, served(args.backend, server_src=args.server_src, output=output) as server:
+        api_key, ocpp = server.api_key, server.ocpp
+        code = cpms_module(server.env)
+        print(f"server code: {code}")
+        api = Api(server.base_url, api_key)
         address = {"street": "1 Test Street", "postal_code": "00000", "city": "Simcity", "country": "FR"}
-        site = _post(api, api_key, "/sites", {"name": "Bench", "address": address, "provider": "Bench"})
+        site = api.request("POST", "/sites", {"name": "Bench", "address": address, "provider": "Bench"})
         for ocpp_id in honest + victims:
             station = {"ocpp_id": ocpp_id, "serial_number": f"SN-{ocpp_id}", "site_id": site["id"]}
-            _post(api, api_key, "/stations", {**station, "password": PASSWORD})
+            api.request("POST", "/stations", {**station, "password": PASSWORD})
         print(
             f"backend={args.backend} honest chargers={args.chargers} (basic auth, a heartbeat every"
             f" {args.pause * 1000:.0f} ms each) cores={os.cpu_count()}",
             flush=True,
         )
-        asyncio.run(measure(f"ws://127.0.0.1:{ocpp}/ocpp", server.pid, args, honest, victims))
+        asyncio.run(measure(f"ws://127.0.0.1:{ocpp}/ocpp", server.process.pid, args, honest, victims))
         lines = log.read_text().splitlines()
         limited = sum("basic-auth guessing" in line for line in lines)
         refusals = sum("refused station" in line for line in lines)

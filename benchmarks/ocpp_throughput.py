@@ -17,63 +17,19 @@ import argparse
 import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
-import tempfile
-import time
 import urllib.request
-import uuid
 
-import psycopg
-
+from benchmarks.serving import served
 from cpms.client import Api
-from cpms.infra.settings import Database
 from cpms.simulation import simulate
 from cpms.simulation.commissioning import card_uids, commission
-
-PG_URL = os.environ.get("CPMS_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def cpms(*args: str, env: dict[str, str]) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "cpms.cli", *args], env=env, capture_output=True, text=True, check=True
-    )
-    return done.stdout
-
-
-def wait_for_http(url: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def run(
     backend: str, chargers: int, duration: float, connectors: int, server_src: str | None, cards: int
 ) -> None:
-    workdir = tempfile.mkdtemp(prefix="cpms-bench-")
-    schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
-    url = f"sqlite:///{workdir}/cpms.sqlite" if backend == "sqlite" else f"{PG_URL}?schema={schema}"
-    http, ocpp = free_port(), free_port()
-    env = {**os.environ, "CPMS_DATABASE_URL": url, "CPMS_HTTP_PORT": str(http), "CPMS_OCPP_PORT": str(ocpp)}
-    if server_src:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [server_src, env.get("PYTHONPATH")]))
-    api_key = json.loads(cpms("admin", "create-org", "Bench", env=env))["api_key"]
-    server = subprocess.Popen([sys.executable, "-m", "cpms.cli", "serve"], env=env)
-    try:
-        wait_for_http(f"http://127.0.0.1:{http}/health")
+    with served(backend, server_src=server_src) as server:
+        http, ocpp, api_key = server.http, server.ocpp, server.api_key
         ids = [f"BENCH-{n:05d}" for n in range(1, chargers + 1)]
         id_tags = card_uids(cards)
         commission(Api(f"http://127.0.0.1:{http}", api_key), ids, connectors=connectors, id_tags=id_tags)
@@ -105,12 +61,6 @@ def run(
             print(f"transactions: {stats.started} started, {stats.completed} completed", flush=True)
         if stats.failed:
             print(f"WARNING: {stats.failed} calls failed")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if backend == "postgresql":
-            with psycopg.connect(Database.from_url(PG_URL).conninfo(), autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def main() -> None:

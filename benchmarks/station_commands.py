@@ -12,26 +12,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
-import uuid
 from typing import Any
 
 import httpx
-import psycopg
 import websockets
 from ocpp.routing import on
 from ocpp.v16 import ChargePoint, call, call_result
 from ocpp.v16.enums import Action
 
-from benchmarks.ocpp_throughput import PG_URL, cpms, free_port, wait_for_http
+from benchmarks.serving import served
 from cpms.client import Api
-from cpms.infra.settings import Database
 from cpms.simulation.commissioning import commission
 
 
@@ -93,15 +86,8 @@ async def drive(http: int, ocpp: int, api_key: str, ids: list[str], rounds: int,
 
 
 def run(backend: str, stations: int, rounds: int, clients: int) -> None:
-    workdir = tempfile.mkdtemp(prefix="cpms-bench-")
-    schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
-    url = f"sqlite:///{workdir}/cpms.sqlite" if backend == "sqlite" else f"{PG_URL}?schema={schema}"
-    http, ocpp = free_port(), free_port()
-    env = {**os.environ, "CPMS_DATABASE_URL": url, "CPMS_HTTP_PORT": str(http), "CPMS_OCPP_PORT": str(ocpp)}
-    api_key = json.loads(cpms("admin", "create-org", "Bench", env=env))["api_key"]
-    server = subprocess.Popen([sys.executable, "-m", "cpms.cli", "serve"], env=env)
-    try:
-        wait_for_http(f"http://127.0.0.1:{http}/health")
+    with served(backend) as server:
+        http, ocpp, api_key = server.http, server.ocpp, server.api_key
         ids = [f"CMD-{n:05d}" for n in range(1, stations + 1)]
         commission(Api(f"http://127.0.0.1:{http}", api_key), ids, connectors=2)
         print(
@@ -109,12 +95,6 @@ def run(backend: str, stations: int, rounds: int, clients: int) -> None:
             flush=True,
         )
         asyncio.run(drive(http, ocpp, api_key, ids, rounds, clients))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if backend == "postgresql":
-            with psycopg.connect(Database.from_url(PG_URL).conninfo(), autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 def main() -> None:
