@@ -12,6 +12,7 @@ from typing import Any
 
 API_PATH = "/api/v1"
 PAGE = 500  # the API's largest page
+USER_AGENT = "cpms command line"
 TIMEOUT = 60  # beyond a station command's own timeout (CPMS_COMMAND_TIMEOUT, 30 s by default)
 
 
@@ -62,7 +63,12 @@ class Api:
         request = urllib.request.Request(
             url,
             data=None if body is None else json.dumps(body).encode(),
-            headers={"Authorization": f"Bearer {self._api_key}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "Content-Type": "application/json",
+                # Named in what commands record as their client (who asked, beside the organization).
+                "User-Agent": USER_AGENT,
+            },
             method=method,
         )
         try:

@@ -356,6 +356,7 @@ async def test_an_operator_sends_commands_from_the_command_line(start_node):
                 "accepted",
                 {"operative": False},
             )
+            assert printed["client"] == "cpms command line"  # who asked, as recorded
             cp.answers["UnlockConnector"] = "UnlockFailed"
             failed = await asyncio.to_thread(_station_cli, node, key, "unlock", "CP-9", "2")
             assert failed.returncode == 1 and json.loads(failed.stdout)["charger_status"] == "UnlockFailed"
