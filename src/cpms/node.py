@@ -38,6 +38,7 @@ from cpms.infra.health import (
 from cpms.infra.settings import Settings
 from cpms.infra.startup import bind, listening, prepare_database
 from cpms.infra.writer import Writer
+from cpms.portal import mount as portal_mount
 from cpms.projections.access_groups import AccessGroupsProjection
 from cpms.projections.analytics import AnalyticsProjection
 from cpms.projections.charge_points import ChargePointsProjection
@@ -207,7 +208,7 @@ class Node:
                 ocpi_url,
                 self.settings.ocpi_currency,
             )
-            app = create_app(self._api_services)
+            app = create_app(self._api_services, pages=[portal_mount()])
             config = uvicorn.Config(
                 app,
                 host=self.settings.host,

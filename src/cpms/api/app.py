@@ -1,12 +1,14 @@
 """The Starlette app factory: the operations' routes, their document, the error table, and the
-web portal mounted beside them; no connection is opened here."""
+pages the composition root mounts beside them (the web portal); no connection is opened here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
 from starlette.applications import Starlette
+from starlette.routing import BaseRoute
 
 from cpms import buckets
 from cpms.api import (
@@ -24,7 +26,6 @@ from cpms.api import (
 from cpms.api.context import ApiServices
 from cpms.api.errors import EXCEPTION_HANDLERS
 from cpms.api.routing import Operation
-from cpms.portal import mount as portal
 
 # Every operation the app serves; the document at /api/v1/openapi.json describes exactly these.
 OPERATIONS: tuple[Operation[Any, Any], ...] = (
@@ -40,10 +41,10 @@ OPERATIONS: tuple[Operation[Any, Any], ...] = (
 )
 
 
-def create_app(api_services: ApiServices) -> Starlette:
+def create_app(api_services: ApiServices, pages: Sequence[BaseRoute] = ()) -> Starlette:
+    """`pages` come last: the portal answers only its own paths, every other one stays the API's."""
     app = Starlette(
-        # The portal last: it answers only its own paths, every other one stays the API's.
-        routes=[*(operation.route() for operation in OPERATIONS), ocpi.mount(), portal()],
+        routes=[*(operation.route() for operation in OPERATIONS), ocpi.mount(), *pages],
         exception_handlers=EXCEPTION_HANDLERS,
     )
     app.state.services = api_services
