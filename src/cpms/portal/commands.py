@@ -7,13 +7,11 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from cpms.api.context import organization, read, services
-from cpms.api.errors import not_found
+from cpms.api.context import organization, services
 from cpms.application import CommandsUnavailable, Requester
-from cpms.portal.pages import site_id_of
+from cpms.portal.pages import site_id_of, station_on_site
 from cpms.portal.rendering import redirect
 from cpms.portal.session import Form, action, field
-from cpms.projections import stations
 
 CLIENT = "cpms portal"  # who asked, beside the organization, as the command records it
 
@@ -21,10 +19,7 @@ CLIENT = "cpms portal"  # who asked, beside the organization, as the command rec
 @action
 async def change_availability(request: Request, form: Form) -> Response:
     org, site_id = organization(request), site_id_of(request)
-    ocpp_id = request.path_params["ocpp_id"]
-    station = await read(request, stations.get_station, org, ocpp_id)
-    if station is None or station["site_id"] != site_id:
-        raise not_found(f"station {ocpp_id!r} not found on this site")
+    ocpp_id = await station_on_site(request, org, site_id)
     operative = field(form, "operative") == "true"
     try:
         result = await services(request).network.change_availability(

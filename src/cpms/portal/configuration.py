@@ -12,12 +12,11 @@ from starlette.responses import Response
 from cpms.aggregates.errors import InvalidValue
 from cpms.api.access_groups import CONFIGURATION_READS, GROUP_READS
 from cpms.api.context import Tx, caught_up, organization, read, services
-from cpms.api.errors import not_found
 from cpms.api.models.common import MAX_LIMIT
 from cpms.api.requests import uuid_param
 from cpms.api.sites import existing_site
 from cpms.application import Written
-from cpms.portal.pages import site_id_of
+from cpms.portal.pages import site_id_of, station_on_site
 from cpms.portal.rendering import redirect, render, translate
 from cpms.portal.session import Form, action, field, page
 from cpms.projections import access_groups, station_configuration, stations
@@ -83,10 +82,7 @@ async def _done(request: Request, written: Written, reads: tuple[Any, ...], save
 @action
 async def configure_station(request: Request, form: Form) -> Response:
     org, site_id = organization(request), site_id_of(request)
-    ocpp_id = request.path_params["ocpp_id"]
-    station = await read(request, stations.get_station, org, ocpp_id)
-    if station is None or station["site_id"] != site_id:
-        raise not_found(f"station {ocpp_id!r} not found on this site")
+    ocpp_id = await station_on_site(request, org, site_id)
     group_ids = [uuid_param(value, "access group") for value in form.get("access_group_ids", [])]
     try:
         written = await services(request).network.configure_station(

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from cpms.api.context import Tx, organization, read, read_one
-from cpms.api.errors import bad_request
+from cpms.api.errors import bad_request, not_found
 from cpms.api.models.common import MAX_LIMIT, PageQuery
 from cpms.api.models.sessions import SessionsQuery
 from cpms.api.requests import uuid_param
@@ -38,6 +38,15 @@ def filters(request: Request, model: type[M]) -> M:
 
 def site_id_of(request: Request) -> str:
     return uuid_param(request.path_params["site_id"], "site")
+
+
+async def station_on_site(request: Request, org: str, site_id: str) -> str:
+    """The path's station, one of the organization's on this site (else 404): its OCPP identity."""
+    ocpp_id: str = request.path_params["ocpp_id"]
+    station = await read(request, stations.get_station, org, ocpp_id)
+    if station is None or station["site_id"] != site_id:
+        raise not_found(f"station {ocpp_id!r} not found on this site")
+    return ocpp_id
 
 
 @page
