@@ -133,6 +133,10 @@ async def test_a_remote_stop_ends_the_session(world, version):
 
         again = await api.post(f"/sessions/{session_id}/stop")
         assert again.status_code == 409, again.text  # nothing left to stop: nothing is sent
+        for unknown in ("00000000-0000-0000-0000-000000000000", "not-a-session"):
+            assert (await api.post(f"/sessions/{unknown}/stop")).status_code == 404
+        async with await api_client(node, "Another Charging") as other:
+            assert (await other.post(f"/sessions/{session_id}/stop")).status_code == 404
         stops = [action for action, _ in cp.requests if "Stop" in action]
         assert stops == ["RemoteStopTransaction" if version == "1.6" else "RequestStopTransaction"]
 

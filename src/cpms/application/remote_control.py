@@ -127,8 +127,12 @@ class RemoteControlCommands(ChargingCommands):
         def session_of(uow: UnitOfWork) -> ChargingSession:
             return owned(uow, ChargingSession, aggregate_id, requester.organization_id, missing)
 
-        found, _ = await self._writer(lambda uow: session_of(uow).ocpp_id)
-        ocpp_id: str = found
+        # Which station to ask is read outside any batch; whether the session is still open is
+        # decided in the request's own write, below.
+        found = None if aggregate_id is None else await self._load(aggregate_id)
+        if not isinstance(found, ChargingSession) or found.organization_id != requester.organization_id:
+            raise NotFound(missing)
+        ocpp_id = found.ocpp_id
 
         def request(uow: UnitOfWork, command_id: str, now: datetime) -> tuple[StationCommand, int | None]:
             session = session_of(uow)
