@@ -13,7 +13,7 @@ import pytest
 
 from cpms.infra.settings import Database, Settings
 from cpms.node import Node
-from tests.support import api_client, create_site
+from tests.support import OPERATOR_KEY, api_client, create_site
 
 PG_URL = os.environ.get("CPMS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -64,6 +64,7 @@ async def start_node(database_url: str) -> AsyncIterator[StartNode]:
             "http_port": 0,
             "heartbeat_interval": 300,
             "node_id": "test-node",
+            "operator_api_key": OPERATOR_KEY,
         }
         values.update(settings)
         node = Node.build(Settings(**values))  # type: ignore[arg-type]

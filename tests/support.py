@@ -36,6 +36,15 @@ async def api_client(node: Node, organization: str = "Acme Charging") -> httpx.A
     return api_client_with(node, f"Bearer {api_key}")
 
 
+# The operator's key every test node is started with (CPMS_OPERATOR_API_KEY).
+OPERATOR_KEY = "operator-key-of-the-tests-0123456789"
+
+
+def operator_client(node: Node) -> httpx.AsyncClient:
+    """An HTTP client for the node's API with the operator's key (operator endpoints)."""
+    return api_client_with(node, f"Bearer {OPERATOR_KEY}")
+
+
 def api_client_with(node: Node, authorization: str) -> httpx.AsyncClient:
     """Every answer it receives is checked against the OpenAPI document (tests/openapi_check.py)."""
     return httpx.AsyncClient(
@@ -76,13 +85,15 @@ class Charger(ChargePoint):
             )
         )
 
-    async def status(self, connector_id: int, status: str, timestamp: str | None = None) -> Any:
+    async def status(self, connector_id: int, status: str, timestamp: str | None = None, **error: Any) -> Any:
+        """`error`: errorCode (no error by default), info, vendorId, vendorErrorCode, snake_cased."""
         return await self.call(
             call.StatusNotification(
                 connector_id=connector_id,
-                error_code=ChargePointErrorCode.no_error,
+                error_code=error.pop("error_code", ChargePointErrorCode.no_error),
                 status=status,
                 timestamp=timestamp,
+                **error,
             ),
             suppress=False,
         )

@@ -10,7 +10,7 @@ import logging
 import sys
 from typing import Any
 
-from cpms import station_cli
+from cpms import projection_progress, station_cli
 from cpms.aggregates.errors import DomainError
 from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
 from cpms.infra.startup import StartupError
@@ -104,6 +104,19 @@ def _parser() -> argparse.ArgumentParser:
         ADMIN,
     )
     status.set_defaults(run=_projections_status)
+    rebuild = _command(
+        projections,
+        "rebuild",
+        "rebuild projections side by side from the start of the log while the live ones keep serving,"
+        " then switch to them in one transaction; the running `cpms serve` or `cpms projector` does"
+        " the work, and this command follows it with a progress bar",
+        ADMIN,
+    )
+    which = rebuild.add_mutually_exclusive_group(required=True)
+    which.add_argument("names", nargs="*", default=[], metavar="NAME", help="a projection (see status)")
+    which.add_argument("--all", action="store_true", help="every projection")
+    rebuild.add_argument("--no-wait", action="store_true", help="ask, and return without following it")
+    rebuild.set_defaults(run=_projections_rebuild)
 
     station_cli.add_parser(commands)
     simulation_cli.add_parser(commands)
@@ -206,6 +219,8 @@ async def _projections_status(args: argparse.Namespace) -> int:
     for status in statuses:
         line = f"{status.name} v{status.version}: position {status.position}, lag {status.lag}"
         line += f", {status.state}"
+        if status.rebuild is not None and status.rebuild.active:
+            line += f" ({projection_progress.describe(status.rebuild)})"
         if status.failure is not None:
             failure = status.failure
             line += (
@@ -214,6 +229,27 @@ async def _projections_status(args: argparse.Namespace) -> int:
             )
         print(line)
     return 1 if any(status.failure is not None for status in statuses) else 0
+
+
+async def _projections_rebuild(args: argparse.Namespace) -> int:
+    from cpms.node import Node
+
+    node = Node.build(Settings.from_env())
+    try:
+        await asyncio.to_thread(node.projections.setup)
+        try:
+            names = None if args.all else args.names
+            await asyncio.to_thread(node.projections.request_rebuild, names)
+        except KeyError as error:
+            print(f"cpms: {error.args[0]}", file=sys.stderr)
+            return 2
+        if args.no_wait:
+            print("rebuild requested; `cpms projections status` follows it")
+            return 0
+        return await projection_progress.follow(node.projections, names, out=sys.stdout)
+    finally:
+        node.store.close()
+        node.views.close()
 
 
 async def _demo(args: argparse.Namespace) -> None:

@@ -207,6 +207,7 @@ class Node:
                 self.health,
                 ocpi_url,
                 self.settings.ocpi_currency,
+                operator_key=self.settings.operator_api_key,
             )
             app = create_app(self._api_services, pages=[portal_mount()])
             config = uvicorn.Config(

@@ -49,7 +49,7 @@ async def test_a_healthy_node_reports_each_dependency_and_projection(start_node)
         "view_store": "up",
         "nats": "up",
     }
-    assert {p["state"] for p in body["projections"].values()} == {"ok"}
+    assert {p["state"] for p in body["projections"].values()} == {"live"}
     assert "error" not in str(body["projections"]).lower()  # errors are for operators, not here
 
 

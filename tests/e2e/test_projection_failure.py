@@ -21,6 +21,7 @@ from tests.support import (
     connected,
     create_site,
     eventually,
+    operator_client,
 )
 
 NOW = "2026-03-02T08:00:00Z"
@@ -59,13 +60,18 @@ async def test_a_broken_projection_stops_alone_and_resumes_once_it_can_fold(
     async with connected(node, "CP-BROKEN") as broken, connected(node, "CP-B") as good:
         await broken.status(1, "Charging", NOW)  # acked and stored; the sheet cannot fold it
 
+        forbidden = await api_a.get("/projections")  # every organization's state: the operator's
+        assert (forbidden.status_code, forbidden.json()["error"]["code"]) == (403, "forbidden")
+        operator = operator_client(node)
+
         async def reported() -> None:
-            items = (await api_a.get("/projections")).json()["items"]
+            items = (await operator.get("/projections")).json()["items"]
             sheet = next(item for item in items if item["name"] == "charge_points")
             assert sheet["state"] == "failing", sheet
             assert sheet["failure"]["event_type"] == "StatusNotification"
             assert sheet["failure"]["error_type"] == "RuntimeError"
-            assert {item["state"] for item in items if item["name"] != "charge_points"} == {"ok"}
+            assert sheet["failure"]["error"] == "RuntimeError: a fold broken on purpose"
+            assert {item["state"] for item in items if item["name"] != "charge_points"} == {"live"}
             health = await health_of(node)
             assert health.status_code == 200
             assert health.json()["status"] == "degraded"
@@ -142,6 +148,7 @@ async def test_an_event_stored_before_connector_ranges_were_checked_folds_to_not
             error_code="NoError",
             info=None,
             vendor_error_code=None,
+            vendor_id=None,
             occurred_at=datetime.now(UTC),
         )
         node.store.save(station)

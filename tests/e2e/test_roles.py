@@ -6,7 +6,15 @@ import pytest
 
 from cpms.infra.settings import Database, Settings
 from cpms.node import Node
-from tests.support import api_client, commission, connected, create_site, eventually
+from tests.support import (
+    OPERATOR_KEY,
+    api_client,
+    commission,
+    connected,
+    create_site,
+    eventually,
+    operator_client,
+)
 
 
 @pytest.fixture
@@ -14,7 +22,11 @@ async def roles(postgres_url):
     nodes: dict[str, Node] = {}
     for role in ("gateway", "projector", "api"):
         settings = Settings(
-            database=Database.from_url(postgres_url), ocpp_port=0, http_port=0, node_id=f"{role}-1"
+            database=Database.from_url(postgres_url),
+            ocpp_port=0,
+            http_port=0,
+            node_id=f"{role}-1",
+            operator_api_key=OPERATOR_KEY,
         )
         node = Node.build(settings)
         await node.start(gateway=role == "gateway", projector=role == "projector", api=role == "api")
@@ -46,7 +58,8 @@ async def test_each_role_runs_alone_and_together_they_serve_the_portal(roles):
             assert "Retry-After" in refused.headers
 
         async def caught_up_as_the_projector_says() -> None:
-            items = (await api.get("/projections")).json()["items"]
+            async with operator_client(api_node) as operator:
+                items = (await operator.get("/projections")).json()["items"]
             folded = {item["name"]: item["position"] for item in items}
             assert folded == {
                 status.name: status.position for status in roles["projector"].projections.status()

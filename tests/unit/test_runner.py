@@ -127,7 +127,7 @@ def test_a_failing_fold_stops_only_its_projection_after_committing_what_came_bef
     assert names_in(views, "fragile") == {"A"}
     status = by_name(runner)
     healthy = status["site_names"]
-    assert (healthy.state, healthy.position, healthy.lag) == ("ok", last, 0)
+    assert (healthy.state, healthy.position, healthy.lag) == ("live", last, 0)
     assert status["renames"].position == last  # events it ignores still move it on
     fragile = status["fragile"]
     assert (fragile.state, fragile.position, fragile.lag) == ("failing", poison - 1, last - poison + 1)
@@ -157,7 +157,7 @@ def test_a_failing_fold_is_retried_with_back_off_and_resumes_once_it_folds(
     runner.catch_up()
     assert names_in(views, "fragile") == {"A", "Poison", "B"}
     status = by_name(runner)["fragile"]
-    assert (status.state, status.failure, status.lag) == ("ok", None, 0)
+    assert (status.state, status.failure, status.lag) == ("live", None, 0)
 
 
 def test_another_process_sees_the_failure_and_where_each_projection_stands(

@@ -212,6 +212,40 @@ def test_an_authorization_request_stored_with_the_ocpp_name_reads_its_token(stor
     assert requested.authorization["token"] == "A1B2C3D4"
 
 
+def test_a_status_notification_stored_before_the_vendor_was_kept_reads_it_as_unknown(
+    store: EventStore, tmp_path: Path
+) -> None:
+    """Version 2 of StatusNotification keeps whose vendor error code it is (OCPP 1.6 vendorId);
+    version 1 (above, as stored then) did not, and upcasts to an unknown vendor."""
+    old = next(e for e in store.events.get(station_id("CS-OLD")) if type(e).__name__ == "StatusNotification")
+    assert (old.vendor_id, old.vendor_error_code, old.ocpp_status) == (None, None, "Occupied")
+    station = store.repository.get(station_id("CS-OLD"))
+    station.notify_status(
+        connector_id=2,
+        ocpp_status="Faulted",
+        error_code="GroundFailure",
+        info="RCD tripped",
+        vendor_error_code="E42",
+        vendor_id="Wallbox",
+        occurred_at=NOW,
+    )
+    store.save(station)
+    (stored,) = store.recorder.select_notifications(start=store.recorder.max_notification_id(), limit=1)
+    assert orjson.loads(stored.state)["class_version"] == 2
+    views = SqliteViewStore(tmp_path / "views.sqlite")
+    runner = ProjectionRunner(store, views, [ChargePointsProjection()])
+    runner.setup()
+    runner.catch_up()
+    with views.read() as tx:
+        rows, _ = sheet(tx, "org", "site", limit=10, cursor=None)
+    views.close()
+    details = {
+        r["connector_id"]: (r["error_code"], r["error_info"], r["vendor_id"], r["vendor_error_code"])
+        for r in rows
+    }
+    assert details == {1: (None, None, None, None), 2: ("GroundFailure", "RCD tripped", "Wallbox", "E42")}
+
+
 def test_a_retried_report_on_a_session_stored_in_ocpp_words_changes_nothing(store: EventStore) -> None:
     session = store.repository.get(session_id("CS-OLD", "tx-old"))
     session.follow(TransactionReport("tx-old", seq_no=5, stage=Stage.ENDED, occurred_at=NOW), None)

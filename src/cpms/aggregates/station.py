@@ -17,7 +17,7 @@ from cpms.aggregates.authorization import RoamingDecision, is_recent
 from cpms.aggregates.credentials import hash_password
 from cpms.aggregates.errors import Conflict, InvalidValue
 from cpms.aggregates.money import decimal_number, is_currency, plain_decimal
-from cpms.aggregates.upcasting import authorization_token_named, versioned
+from cpms.aggregates.upcasting import authorization_token_named, vendor_of_the_error_code, versioned
 
 STATION_NAMESPACE = uuid5(NAMESPACE_URL, "cpms:station")
 OCPP_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:*+|@\-]{1,48}$")
@@ -219,6 +219,7 @@ class Station(Aggregate):
         vendor_error_code: str | None,
         occurred_at: datetime,
         ocpp_connector_id: int | None = None,
+        vendor_id: str | None = None,
     ) -> None:
         """Record a StatusNotification; connector 0 describes the whole station.
 
@@ -232,6 +233,7 @@ class Station(Aggregate):
             error_code=error_code,
             info=info,
             vendor_error_code=vendor_error_code,
+            vendor_id=vendor_id,
             occurred_at=occurred_at,
             ocpp_connector_id=ocpp_connector_id,
         )
@@ -244,6 +246,7 @@ class Station(Aggregate):
         error_code: str | None,
         info: str | None,
         vendor_error_code: str | None,
+        vendor_id: str | None,
         occurred_at: datetime,
         ocpp_connector_id: int | None = None,
     ) -> None:
@@ -674,6 +677,8 @@ class Station(Aggregate):
 
 # Events stored before the token was named in the portal's words (see `upcasting.py`).
 versioned(Station.AuthorizationRequested, authorization_token_named)
+# Status notifications stored before they kept whose vendor error code it is (see `upcasting.py`).
+versioned(Station.StatusNotification, vendor_of_the_error_code)
 
 
 @dataclass(frozen=True)

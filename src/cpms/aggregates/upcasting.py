@@ -56,3 +56,14 @@ def phase_change_in_portal_words(state: State) -> None:
     """`ChargingStateChanged`: the phase (same values), and whether its cause asked for a stop."""
     state["charging_phase"] = state.pop(_CHARGING_PHASE_V1, None)
     state["stop_requested"] = state.pop(_CAUSE_V1, None) in _STOPPING_CAUSES_V1
+
+
+# -- version 2 of `StatusNotification`: whose vendor error code it is (issue 13) -----------------
+# OCPP 1.6 sends `vendorId` beside `vendorErrorCode`: a code means nothing without the vendor
+# whose list it comes from. Until then only the code was kept; what was stored then did not
+# record the vendor, and reads as unknown rather than guessed from the station's boot.
+
+
+def vendor_of_the_error_code(state: State) -> None:
+    """`StatusNotification`: the vendor whose error code `vendor_error_code` is (unknown before)."""
+    state.setdefault("vendor_id", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -34,6 +35,7 @@ class ApiServices:
     health: DependencyMonitor
     ocpi_url: str = "http://127.0.0.1:8000/ocpi"  # the OCPI base URL partners are given
     ocpi_currency: str = "EUR"  # of Sessions and CDRs at sites without a tariff
+    operator_key: str | None = None  # the operator's own key, for operator endpoints
     # Set when the node stops: long-lived answers (the portal's live sheet) end, so the HTTP
     # server is not left waiting for browsers that would hold them open for ever.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
@@ -53,6 +55,27 @@ async def authenticate(request: Request) -> None:
     if organization_id is None:
         raise _unauthorized("unknown API key")
     request.state.organization = organization_id
+
+
+async def authenticate_operator(request: Request) -> None:
+    """Let the operator's key through (Bearer only: no portal cookie); an organization's key is
+    403, for operator endpoints show every organization's data; no key or an unknown one 401."""
+    header = request.headers.get("authorization")
+    key = api_key_of(request) if header is not None else None
+    if key is None:
+        raise _unauthorized("missing Bearer API key (operator endpoints need the operator's)")
+    expected = services(request).operator_key
+    if expected is not None and hmac.compare_digest(key.encode(), expected.encode()):
+        request.state.organization = None
+        return
+    if await services(request).network.authenticate(key) is not None:
+        raise ApiError(
+            403,
+            "forbidden",
+            "this is an operator endpoint: it needs the operator's key (CPMS_OPERATOR_API_KEY),"
+            " not an organization's",
+        )
+    raise _unauthorized("unknown API key")
 
 
 def api_key_of(request: Request) -> str | None:
@@ -122,6 +145,7 @@ __all__ = [
     "Tx",
     "api_key_of",
     "authenticate",
+    "authenticate_operator",
     "caught_up",
     "organization",
     "read",

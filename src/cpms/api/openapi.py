@@ -27,6 +27,7 @@ ERRORS = {
         " missing, unknown or of the wrong type",
     ),
     401: ("Unauthorized", "missing or unknown API key"),
+    403: ("Forbidden", "an operator endpoint asked with an organization's key, not the operator's"),
     404: ("NotFound", "no such resource in this organization"),
     409: (
         "Conflict",
@@ -136,6 +137,9 @@ def _operation(operation: Operation[Any, Any], ref_of: dict[type[Any], Any]) -> 
     described["responses"] = dict(sorted(responses.items()))
     if operation.public:
         described["security"] = []
+    elif operation.operator:
+        described["security"] = [{"apiKey": []}]
+        described["description"] = "Operator scope: the operator's key (CPMS_OPERATOR_API_KEY)."
     elif operation.method in SAFE_METHODS:
         described["security"] = [{"apiKey": []}, {"portalSession": []}]
     return described

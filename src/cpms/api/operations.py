@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -14,7 +15,7 @@ from cpms.api.models.operations import Health, ProjectionPage
 from cpms.api.responses import reply
 from cpms.api.routing import Operation
 from cpms.infra.health import VIEW_STORE, is_unavailable
-from cpms.projections.tracking import ProjectionStatus
+from cpms.projections.tracking import ProjectionStatus, RebuildStatus
 
 
 async def health(request: Request, body: None, query: NoQuery) -> Response:
@@ -51,13 +52,22 @@ async def health(request: Request, body: None, query: NoQuery) -> Response:
 
 
 async def projections(request: Request, body: None, query: NoQuery) -> Response:
+    """For the operator: the errors' text too, and each rebuild with its progress."""
     statuses = await run_in_threadpool(services(request).projections.status)
-    return reply(ProjectionPage, {"items": [_public(s) for s in statuses], "next_cursor": None})
+    items = [{**_public(s), "rebuild": _rebuild(s.rebuild)} for s in statuses]
+    for item, status in zip(items, statuses, strict=True):
+        if status.failure is not None:
+            item["failure"]["error"] = status.failure.error
+    return reply(ProjectionPage, {"items": items, "next_cursor": None})
+
+
+def _rebuild(rebuild: RebuildStatus | None) -> dict[str, Any] | None:
+    return None if rebuild is None else asdict(rebuild)
 
 
 def _public(status: ProjectionStatus) -> dict[str, Any]:
-    """A projection's state as the API shows it: the failing event's kind, not the error's text
-    (it may quote another organization's data; `cpms projections status` shows it to operators)."""
+    """A projection's state as /health shows it to anyone: the failing event's kind, not the
+    error's text (it may quote an organization's data; the operator's endpoint shows it)."""
     failure = status.failure
     return {
         "name": status.name,
@@ -92,8 +102,9 @@ ROUTES = (
         "GET",
         "/api/v1/projections",
         projections,
-        "Each projection's position, lag and state",
+        "Each projection's version, position, lag and state, and its rebuild's progress (operator)",
         query=NoQuery,
         responses={200: ProjectionPage},
+        operator=True,
     ),
 )

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from cpms.api.context import authenticate
+from cpms.api.context import authenticate, authenticate_operator
 from cpms.api.requests import body_of, query_of
 
 B = TypeVar("B")
@@ -74,6 +74,7 @@ class Operation(Generic[B, Q]):
     body: type[B] | None = None
     errors: frozenset[int] = field(default_factory=frozenset)
     public: bool = False
+    operator: bool = False  # for the operator's key only (CPMS_OPERATOR_API_KEY), not an organization's
 
     def __post_init__(self) -> None:
         unknown = set(self.path_parameters) - set(PATH_PARAMETERS)
@@ -87,6 +88,7 @@ class Operation(Generic[B, Q]):
     def error_statuses(self) -> list[int]:
         derived = {400} | ({413, 415} if self.body is not None else set())
         derived |= set() if self.public else {401, 503}
+        derived |= {403} if self.operator else set()
         return sorted((derived | self.errors) - set(self.responses))
 
     def route(self) -> Route:
@@ -99,7 +101,9 @@ class Operation(Generic[B, Q]):
 
     async def _handle(self, request: Request) -> Response:
         """Who asks, then what: an unknown key is 401 before its request is read."""
-        if not self.public:
+        if self.operator:
+            await authenticate_operator(request)
+        elif not self.public:
             await authenticate(request)
         query = query_of(request, self.query)
         # Without a body model the endpoint declares its body None.

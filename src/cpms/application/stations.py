@@ -149,10 +149,12 @@ class StationCommands(Commands):
         error_code: str | None = None,
         info: str | None = None,
         vendor_error_code: str | None = None,
+        vendor_id: str | None = None,
         ocpp_connector_id: int | None = None,
     ) -> Written:
         """A charge point's status as the station reports it (`occurred_at` None: now). The
-        error details are 1.6's; 2.0.1 reports them apart, in NotifyEvent."""
+        error details are 1.6's (the vendor's code with the vendor's identity); 2.0.1 reports them
+        apart, in NotifyEvent."""
         return await self._on_station(
             ocpp_id,
             lambda s: s.notify_status(
@@ -161,6 +163,7 @@ class StationCommands(Commands):
                 error_code=error_code,
                 info=info,
                 vendor_error_code=vendor_error_code,
+                vendor_id=vendor_id,
                 occurred_at=occurred_at or self._clock(),
                 ocpp_connector_id=ocpp_connector_id,
             ),

@@ -87,6 +87,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
         timestamp: str | None = None,
         info: str | None = None,
         vendor_error_code: str | None = None,
+        vendor_id: str | None = None,
         **_: Any,
     ) -> call_result.StatusNotification:
         await self._network.status_notified(
@@ -96,6 +97,7 @@ class CentralSystem16(CentralSystem, ChargePoint):
             error_code=error_code,
             info=info,
             vendor_error_code=vendor_error_code,
+            vendor_id=vendor_id,
             occurred_at=_charger_time(timestamp),
         )
         return call_result.StatusNotification()

@@ -113,6 +113,13 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("CPMS_TLS_CLIENT_CA", "unset", "PEM of the CAs signing stations' client certificates", GATEWAY),
     Variable("CPMS_HTTP_PORT", "8000", "HTTP API port: http://HOST:PORT/api/v1", frozenset({"api"})),
     Variable(
+        "CPMS_OPERATOR_API_KEY",
+        "unset",
+        "the operator's Bearer key (24 characters or more) for operator endpoints such as"
+        " GET /api/v1/projections; unset, they answer 403 to everyone",
+        frozenset({"api"}),
+    ),
+    Variable(
         "CPMS_OCPI_URL",
         "http://{CPMS_HOST}:{CPMS_HTTP_PORT}/ocpi",
         "public base URL of the OCPI endpoints, given to eMSPs in versions and credentials",
@@ -213,6 +220,8 @@ class Settings:
     # seconds, doubling up to the second; not read from the environment, tests shorten them.
     ocpi_push_retry_first: float = 1.0
     ocpi_push_retry_max: float = 300.0
+    # The operator's own API key (not an organization's): operator endpoints need it.
+    operator_api_key: str | None = None
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -244,6 +253,7 @@ class Settings:
             ocpi_authorize_timeout=_int(env, "CPMS_OCPI_AUTHORIZE_TIMEOUT", 3, 1, 30),
             command_timeout=_int(env, "CPMS_COMMAND_TIMEOUT", 30, 1, 300),
             remote_start_window=_int(env, "CPMS_REMOTE_START_WINDOW", 180, 10, 3600),
+            operator_api_key=_secret(env, "CPMS_OPERATOR_API_KEY", 24),
         )
 
     def ocpi_base(self, http_port: int | None = None) -> str:
@@ -268,6 +278,15 @@ def _currency(env: Mapping[str, str], name: str) -> str:
     if not (len(raw) == 3 and raw.isascii() and raw.isalpha()):
         raise SettingsError(f"{name} must be an ISO 4217 code of 3 letters, got {raw!r}")
     return raw.upper()
+
+
+def _secret(env: Mapping[str, str], name: str, length: int) -> str | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if len(raw) < length or not raw.isascii() or not raw.isprintable() or " " in raw:
+        raise SettingsError(f"{name} must be {length} or more printable ASCII characters without spaces")
+    return raw
 
 
 def _path(env: Mapping[str, str], name: str) -> Path | None:

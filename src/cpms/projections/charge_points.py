@@ -27,7 +27,8 @@ from cpms.timestamps import to_iso
 
 class ChargePointsProjection(Projection):
     name = "charge_points"
-    version = 1
+    # 2: the error's details beside its code (info, and the vendor's code with the vendor's id)
+    version = 2
     handles = (
         Station.StationCommissioned,
         Station.StationConnected,
@@ -40,7 +41,7 @@ class ChargePointsProjection(Projection):
 
     def create_tables(self, tx: Tx) -> None:
         tx.execute(
-            """CREATE TABLE IF NOT EXISTS cp_stations_v1 (
+            """CREATE TABLE IF NOT EXISTS cp_stations_v2 (
                 ocpp_id TEXT PRIMARY KEY,
                 station_id TEXT NOT NULL UNIQUE,
                 organization_id TEXT NOT NULL,
@@ -52,7 +53,7 @@ class ChargePointsProjection(Projection):
             )"""
         )
         tx.execute(
-            """CREATE TABLE IF NOT EXISTS charge_points_v1 (
+            """CREATE TABLE IF NOT EXISTS charge_points_v2 (
                 ocpp_id TEXT NOT NULL,
                 connector_id INTEGER NOT NULL,
                 organization_id TEXT NOT NULL,
@@ -61,6 +62,9 @@ class ChargePointsProjection(Projection):
                 status TEXT NOT NULL,
                 since TEXT NOT NULL,
                 error_code TEXT,
+                error_info TEXT,
+                vendor_id TEXT,
+                vendor_error_code TEXT,
                 last_ocpp_status TEXT,
                 last_ocpp_at TEXT,
                 transaction_phase TEXT,
@@ -69,11 +73,20 @@ class ChargePointsProjection(Projection):
                 PRIMARY KEY (ocpp_id, connector_id)
             )"""
         )
-        tx.execute("CREATE INDEX IF NOT EXISTS cp_stations_v1_site ON cp_stations_v1 (site_id)")
+        tx.execute("CREATE INDEX IF NOT EXISTS cp_stations_v2_site ON cp_stations_v2 (site_id)")
         tx.execute(
-            "CREATE INDEX IF NOT EXISTS charge_points_v1_site"
-            " ON charge_points_v1 (site_id, ocpp_id, connector_id)"
+            "CREATE INDEX IF NOT EXISTS charge_points_v2_site"
+            " ON charge_points_v2 (site_id, ocpp_id, connector_id)"
         )
+
+    def upgrade(self, previous: int) -> list[str] | None:
+        """Version 1's tables lack only the error's details: added empty, filled by the rebuild."""
+        if previous != 1:
+            return None
+        return [
+            f"ALTER TABLE charge_points_v2 ADD COLUMN {column} TEXT"
+            for column in ("error_info", "vendor_id", "vendor_error_code")
+        ]
 
     def apply(self, event: Any, tx: Tx) -> None:
         match event:
@@ -100,12 +113,12 @@ class ChargePointsProjection(Projection):
     def _commissioned(self, event: Any, tx: Tx) -> None:
         at = to_iso(event.occurred_at)
         tx.execute(
-            "INSERT INTO cp_stations_v1 (ocpp_id, station_id, organization_id, site_id, connectors,"
+            "INSERT INTO cp_stations_v2 (ocpp_id, station_id, organization_id, site_id, connectors,"
             " ever_connected, connected) VALUES (?, ?, ?, ?, ?, 0, 0) ON CONFLICT (ocpp_id) DO NOTHING",
             (event.ocpp_id, str(event.originator_id), event.organization_id, event.site_id, event.connectors),
         )
         tx.executemany(
-            "INSERT INTO charge_points_v1 (ocpp_id, connector_id, organization_id, site_id, evse_id,"
+            "INSERT INTO charge_points_v2 (ocpp_id, connector_id, organization_id, site_id, evse_id,"
             " status, since) VALUES (?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT (ocpp_id, connector_id) DO NOTHING",
             [
@@ -129,7 +142,7 @@ class ChargePointsProjection(Projection):
         if ocpp_id is None:
             return
         tx.execute(
-            "UPDATE cp_stations_v1 SET connected = ?, ocpp_version = COALESCE(?, ocpp_version),"
+            "UPDATE cp_stations_v2 SET connected = ?, ocpp_version = COALESCE(?, ocpp_version),"
             " ever_connected = CASE WHEN ? = 1 THEN 1 ELSE ever_connected END WHERE ocpp_id = ?",
             (int(connected), ocpp_version, int(connected), ocpp_id),
         )
@@ -142,7 +155,7 @@ class ChargePointsProjection(Projection):
             return
         at = to_iso(event.started_at)
         rows = tx.execute(
-            "UPDATE charge_points_v1 SET transaction_phase = ?, phase_session = ?, phase_at = ?"
+            "UPDATE charge_points_v2 SET transaction_phase = ?, phase_session = ?, phase_at = ?"
             " WHERE ocpp_id = ? AND connector_id = ? AND (phase_at IS NULL OR phase_at <= ?)"
             " RETURNING ocpp_id",
             (event.charging_phase, str(event.originator_id), at, event.ocpp_id, event.connector_id, at),
@@ -152,7 +165,7 @@ class ChargePointsProjection(Projection):
 
     def _phase(self, session: str, at: str, tx: Tx, next_phase: Any) -> None:
         rows = tx.execute(
-            "SELECT ocpp_id, connector_id, transaction_phase, phase_at FROM charge_points_v1"
+            "SELECT ocpp_id, connector_id, transaction_phase, phase_at FROM charge_points_v2"
             " WHERE phase_session = ?",
             (session,),
         )
@@ -160,7 +173,7 @@ class ChargePointsProjection(Projection):
             if phase_at is not None and at < phase_at and next_phase(current) != PHASE_ENDED:
                 continue  # a late-delivered state change does not undo a newer one
             tx.execute(
-                "UPDATE charge_points_v1 SET transaction_phase = ?, phase_at = ?"
+                "UPDATE charge_points_v2 SET transaction_phase = ?, phase_at = ?"
                 " WHERE ocpp_id = ? AND connector_id = ?",
                 (next_phase(current), max(at, phase_at or at), ocpp_id, connector_id),
             )
@@ -173,13 +186,24 @@ class ChargePointsProjection(Projection):
         at = to_iso(event.occurred_at)
         # A status queued offline can arrive after a newer one: never let it overwrite that.
         tx.execute(
-            "UPDATE charge_points_v1 SET last_ocpp_status = ?, error_code = ?, last_ocpp_at = ?"
+            "UPDATE charge_points_v2 SET last_ocpp_status = ?, error_code = ?, error_info = ?,"
+            " vendor_id = ?, vendor_error_code = ?, last_ocpp_at = ?"
             " WHERE ocpp_id = ? AND connector_id = ? AND (last_ocpp_at IS NULL OR last_ocpp_at <= ?)",
-            (event.ocpp_status, event.error_code, at, ocpp_id, event.connector_id, at),
+            (
+                event.ocpp_status,
+                event.error_code,
+                event.info,
+                event.vendor_id,
+                event.vendor_error_code,
+                at,
+                ocpp_id,
+                event.connector_id,
+                at,
+            ),
         )
         if event.ocpp_status != "Occupied":  # a freed charge point forgets its last transaction
             tx.execute(
-                "UPDATE charge_points_v1 SET transaction_phase = NULL, phase_session = NULL"
+                "UPDATE charge_points_v2 SET transaction_phase = NULL, phase_session = NULL"
                 " WHERE ocpp_id = ? AND connector_id = ? AND last_ocpp_at = ?",
                 (ocpp_id, event.connector_id, at),
             )
@@ -188,11 +212,11 @@ class ChargePointsProjection(Projection):
     def _refresh(self, ocpp_id: str, connector_id: int | None, at: str, tx: Tx) -> None:
         """Re-derive the portal status of a station's charge points; `since` moves on change."""
         station = tx.execute(
-            "SELECT ever_connected, connected, ocpp_version FROM cp_stations_v1 WHERE ocpp_id = ?", (ocpp_id,)
+            "SELECT ever_connected, connected, ocpp_version FROM cp_stations_v2 WHERE ocpp_id = ?", (ocpp_id,)
         )
         ever_connected, connected, ocpp_version = station[0]
         sql = (
-            "SELECT connector_id, status, last_ocpp_status, transaction_phase FROM charge_points_v1"
+            "SELECT connector_id, status, last_ocpp_status, transaction_phase FROM charge_points_v2"
             " WHERE ocpp_id = ?"
         )
         params: tuple[Any, ...] = (ocpp_id,)
@@ -209,7 +233,7 @@ class ChargePointsProjection(Projection):
             ).value
             if new != old:
                 tx.execute(
-                    "UPDATE charge_points_v1 SET status = ?, since = ?"
+                    "UPDATE charge_points_v2 SET status = ?, since = ?"
                     " WHERE ocpp_id = ? AND connector_id = ?",
                     (new, at, ocpp_id, number),
                 )
@@ -223,7 +247,7 @@ def _charge_point_number(connector_id: int) -> bool:
 
 def _ocpp_id(station_id: Any, tx: Tx) -> str | None:
     """Station events carry the aggregate id; the sheet is keyed by the OCPP identity."""
-    rows = tx.execute("SELECT ocpp_id FROM cp_stations_v1 WHERE station_id = ?", (str(station_id),))
+    rows = tx.execute("SELECT ocpp_id FROM cp_stations_v2 WHERE station_id = ?", (str(station_id),))
     return rows[0][0] if rows else None
 
 
@@ -234,8 +258,9 @@ def sheet(
     tx: Tx, organization_id: str, site_id: str, *, limit: int, cursor: str | None
 ) -> tuple[list[dict[str, Any]], str | None]:
     sql = (
-        "SELECT ocpp_id, connector_id, evse_id, status, since, error_code, last_ocpp_status"
-        " FROM charge_points_v1 WHERE organization_id = ? AND site_id = ?"
+        "SELECT ocpp_id, connector_id, evse_id, status, since, error_code, last_ocpp_status,"
+        " error_info, vendor_id, vendor_error_code"
+        " FROM charge_points_v2 WHERE organization_id = ? AND site_id = ?"
     )
     rows, next_cursor = keyset_page(
         tx,
@@ -255,6 +280,9 @@ def sheet(
             "since": r[4],
             "error_code": r[5],
             "last_ocpp_status": r[6],
+            "error_info": r[7],
+            "vendor_id": r[8],
+            "vendor_error_code": r[9],
         }
         for r in rows
     ], next_cursor
@@ -266,8 +294,8 @@ def site_states(tx: Tx, site_ids: list[str]) -> dict[str, SiteState]:
         return {}
     marks = ", ".join("?" for _ in site_ids)
     rows = tx.execute(
-        "SELECT s.site_id, s.ocpp_id, cp.status FROM cp_stations_v1 s"
-        " JOIN charge_points_v1 cp ON cp.ocpp_id = s.ocpp_id"
+        "SELECT s.site_id, s.ocpp_id, cp.status FROM cp_stations_v2 s"
+        " JOIN charge_points_v2 cp ON cp.ocpp_id = s.ocpp_id"
         f" WHERE s.connected = 1 AND s.site_id IN ({marks})",
         site_ids,
     )
@@ -282,6 +310,6 @@ def site_states(tx: Tx, site_ids: list[str]) -> dict[str, SiteState]:
 
 def status_counts(tx: Tx, site_id: str) -> dict[str, int]:
     rows = tx.execute(
-        "SELECT status, COUNT(*) FROM charge_points_v1 WHERE site_id = ? GROUP BY status", (site_id,)
+        "SELECT status, COUNT(*) FROM charge_points_v2 WHERE site_id = ? GROUP BY status", (site_id,)
     )
     return {status: count for status, count in rows}

@@ -97,9 +97,9 @@ def time_zone(country_alpha2: str) -> str:
 _ROAMING = """
     SELECT cp.site_id, cp.ocpp_id, cp.connector_id, cp.evse_id, cp.status, cs.connected,
            cp.since, cp.last_ocpp_at, cp.phase_at, c.configured_at
-    FROM charge_points_v1 cp
+    FROM charge_points_v2 cp
     JOIN station_configuration_v1 c ON c.ocpp_id = cp.ocpp_id AND c.roaming_enabled = 1
-    JOIN cp_stations_v1 cs ON cs.ocpp_id = cp.ocpp_id
+    JOIN cp_stations_v2 cs ON cs.ocpp_id = cp.ocpp_id
     WHERE cp.organization_id = ?
 """
 

@@ -8,6 +8,10 @@ projections go on. All projections of a batch share one commit, each inside a sa
 isolation costs no extra flush to disk. A restarted process resumes each projection from its
 tracked position. The runner wakes when the local writer reports a new position and otherwise
 polls, which also picks up writes of other processes.
+
+The same thread rebuilds projections side by side when asked (`rebuilds.py`): between two batches
+of the live projections it folds a batch into the shadow tables, and switches to them once they
+have caught up, so the live answers never wait for a rebuild.
 """
 
 from __future__ import annotations
@@ -16,22 +20,27 @@ import asyncio
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cpms.infra.eventstore import EventStore
 from cpms.infra.health import EVENT_STORE, VIEW_STORE, is_unavailable
-from cpms.projections import tracking
+from cpms.projections import rebuilds, tracking
 from cpms.projections.base import Projection
+from cpms.projections.rebuilds import Renamed, Schema, schema_of
 from cpms.projections.store import Tx, ViewStore
-from cpms.projections.tracking import Failure, ProjectionStatus
-from cpms.timestamps import now_iso
+from cpms.projections.tracking import Failure, ProjectionStatus, RebuildStatus
+from cpms.timestamps import now_iso, to_iso
 
 log = logging.getLogger(__name__)
 
 FIRST_RETRY = 0.5  # seconds; doubled on each failure of the same fold, up to `max_backoff`
 READ_YOUR_WRITES_POLL = 0.02  # seconds between reads of the tracking table for a writer, API-only
+REBUILD_BATCH_SIZE = 2000  # events of the log a rebuild folds per transaction
+REBUILD_OWNER_SILENT = 30.0  # seconds after which a rebuild whose process stopped reporting is taken over
 
 
 class ProjectionLagging(TimeoutError):
@@ -61,6 +70,23 @@ class _Track:
         self.backoff = 0.0
 
 
+class _Shadow:
+    """A projection being rebuilt beside its live tables, in this process."""
+
+    def __init__(self, track: _Track, schema: Schema, position: int) -> None:
+        self.track = track
+        self.schema = schema
+        self.names = schema.shadows()
+        self.position = position
+        self.rate: float | None = None  # events of the log per second, smoothed
+        self.retry_at = 0.0
+        self.backoff = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.track.projection.name
+
+
 class ProjectionRunner:
     def __init__(
         self,
@@ -69,6 +95,7 @@ class ProjectionRunner:
         projections: list[Projection],
         *,
         batch_size: int = 500,
+        rebuild_batch_size: int | None = None,
         poll_interval: float = 0.5,
         max_backoff: float = 60.0,
         on_unavailable: Callable[[str, BaseException], None] = lambda _name, _error: None,
@@ -78,6 +105,10 @@ class ProjectionRunner:
         self._views = views
         self._tracks = {p.name: _Track(p) for p in projections}
         self._batch_size = batch_size
+        self.rebuild_batch_size = rebuild_batch_size or REBUILD_BATCH_SIZE
+        self._shadows: dict[str, _Shadow] = {}
+        self._owner = uuid.uuid4().hex  # whose rebuilds these are, in `projection_rebuilds`
+        self._next_claim = 0.0
         self._poll_interval = poll_interval
         self._max_backoff = max_backoff
         self._on_unavailable = on_unavailable
@@ -98,10 +129,14 @@ class ProjectionRunner:
         return min((t.position for t in self._tracks.values()), default=0)
 
     def setup(self) -> None:
+        """Create what is missing, and take on new versions of projections (`rebuilds.py`)."""
         with self._views.transaction() as tx:
             tracking.create_tables(tx)
-            for track in self._tracks.values():
-                track.projection.create_tables(tx)
+            rebuilds.create_table(tx)
+            projections = [track.projection for track in self._tracks.values()]
+            rebuilds.take_on_versions(tx, projections)
+            for projection in projections:
+                projection.create_tables(tx)
         self.refresh()
 
     def refresh(self) -> int:
@@ -163,6 +198,7 @@ class ProjectionRunner:
         tx.execute("SAVEPOINT fold")
         try:
             self._apply(projection, pending, decoded, tx)
+            tracking.write_position(tx, projection, pending[-1].id)
         except _FoldFailed as failed:
             tx.execute("ROLLBACK TO SAVEPOINT fold")
             position = None
@@ -170,6 +206,7 @@ class ProjectionRunner:
                 try:
                     self._apply(projection, pending[: failed.index], decoded, tx)
                     position = pending[failed.index - 1].id
+                    tracking.write_position(tx, projection, position)
                 except _FoldFailed:  # it folded a moment ago: keep nothing rather than guess
                     tx.execute("ROLLBACK TO SAVEPOINT fold")
             failure = self._failure(track, pending[failed.index], failed.error)
@@ -193,7 +230,6 @@ class ProjectionRunner:
                 if is_unavailable(error):
                     raise  # the view store, not this event: every projection waits
                 raise _FoldFailed(index, error) from error
-        tracking.write_position(tx, projection, notifications[-1].id)
 
     def _event(self, notification: Any, decoded: dict[int, Any]) -> Any:
         event = decoded.get(notification.id)
@@ -241,6 +277,172 @@ class ProjectionRunner:
         track.failure = None
         track.backoff = 0.0
 
+    # -- rebuilding side by side --------------------------------------------------------------
+
+    def request_rebuild(
+        self, names: Iterable[str] | None = None, *, reason: str = "asked by an operator"
+    ) -> list[str]:
+        """Ask for the named projections (every one for None) to be rebuilt side by side by the
+        process that folds; the names of those newly requested (not already under way)."""
+        wanted = list(self._tracks) if names is None else list(names)
+        unknown = sorted(set(wanted) - set(self._tracks))
+        if unknown:
+            raise KeyError(f"no projection named {', '.join(unknown)}; known: {', '.join(self._tracks)}")
+        with self._views.transaction() as tx:
+            requested = [
+                name for name in wanted if rebuilds.request(tx, self._tracks[name].projection, reason)
+            ]
+        self._next_claim = 0.0
+        self._wake.set()
+        return requested
+
+    def rebuild_now(self) -> None:
+        """Fold and rebuild until no rebuild is left to do here (for tests and tools; a running
+        node does the same in its thread)."""
+        self._next_claim = 0.0
+        while True:
+            moved = self._step()
+            moved = self._rebuild_step() or moved
+            if not moved and not any(s.retry_at <= self._clock() for s in self._shadows.values()):
+                self._resolve_waiters()
+                return
+
+    def _rebuild_step(self) -> bool:
+        """Take on rebuilds asked for, fold one batch into their shadows, and switch those that
+        have caught up with the live tables. True if anything moved."""
+        now = self._clock()
+        if now >= self._next_claim:
+            self._next_claim = now + self._poll_interval
+            self._claim_rebuilds()
+        due = [shadow for shadow in self._shadows.values() if shadow.retry_at <= now]
+        switched = False
+        for shadow in due:
+            if shadow.position >= shadow.track.position:
+                self._switch(shadow)
+                switched = True
+        due = [shadow for shadow in due if shadow.name in self._shadows]
+        if not due:
+            return switched
+        start = min(shadow.position for shadow in due)
+        notifications = self._store.recorder.select_notifications(
+            start=start + 1, limit=self.rebuild_batch_size
+        )
+        if not notifications:
+            return switched
+        decoded: dict[int, Any] = {}
+        began = time.perf_counter()
+        folded: list[tuple[_Shadow, int, _FoldFailed | None]] = []
+        with self._views.transaction() as tx:
+            for shadow in due:
+                pending = [n for n in notifications if n.id > shadow.position]
+                if pending:
+                    folded.append((shadow, *self._fold_shadow(shadow, pending, decoded, tx)))
+        seconds = max(time.perf_counter() - began, 1e-6)
+        for shadow, position, failed in folded:
+            if failed is None:
+                rate = (position - shadow.position) / seconds
+                shadow.rate = rate if shadow.rate is None else 0.7 * shadow.rate + 0.3 * rate
+                shadow.position = position
+                shadow.backoff = 0.0
+            else:
+                shadow.position = position
+                shadow.backoff = min(self._max_backoff, shadow.backoff * 2 or FIRST_RETRY)
+                shadow.retry_at = self._clock() + shadow.backoff
+        return True
+
+    def _fold_shadow(
+        self, shadow: _Shadow, pending: list[Any], decoded: dict[int, Any], tx: Tx
+    ) -> tuple[int, _FoldFailed | None]:
+        """One batch into a shadow, inside a savepoint; a failing event stops the rebuild there
+        (retried with back-off) and leaves the live tables serving."""
+        projection, renamed = shadow.track.projection, Renamed(tx, shadow.names)
+        tx.execute("SAVEPOINT rebuild")
+        try:
+            self._apply(projection, pending, decoded, renamed)
+            rebuilds.progress(tx, shadow.name, pending[-1].id, shadow.rate)
+        except _FoldFailed as failed:
+            tx.execute("ROLLBACK TO SAVEPOINT rebuild")
+            position = shadow.position
+            if failed.index > 0:  # keep what came before the failing event, as the live fold does
+                try:
+                    self._apply(projection, pending[: failed.index], decoded, renamed)
+                    position = pending[failed.index - 1].id
+                    rebuilds.progress(tx, shadow.name, position, shadow.rate)
+                except _FoldFailed:
+                    tx.execute("ROLLBACK TO SAVEPOINT rebuild")
+            at = pending[failed.index].id
+            rebuilds.failed(tx, shadow.name, at, f"{type(failed.error).__name__}: {failed.error}")
+            tx.execute("RELEASE SAVEPOINT rebuild")
+            if shadow.backoff == 0.0:
+                log.error(
+                    "rebuild of projection %s stopped at position %d; retrying with back-off while the"
+                    " live tables serve",
+                    shadow.name,
+                    at,
+                    exc_info=failed.error,
+                )
+            return position, failed
+        tx.execute("RELEASE SAVEPOINT rebuild")
+        return pending[-1].id, None
+
+    def _claim_rebuilds(self) -> None:
+        with self._views.read() as tx:
+            asked = rebuilds.read_all(tx)
+        candidates = [
+            rebuild
+            for rebuild in asked.values()
+            if rebuild.active
+            and rebuild.name in self._tracks
+            and rebuild.name not in self._shadows
+            and rebuild.version == self._tracks[rebuild.name].projection.version
+        ]
+        if not candidates:
+            return
+        silent_since = to_iso(datetime.now(UTC) - timedelta(seconds=REBUILD_OWNER_SILENT))
+        with self._views.transaction() as tx:
+            for candidate in candidates:
+                rebuild = rebuilds.claim(tx, candidate.name, candidate.version, self._owner, silent_since)
+                if rebuild is None:
+                    continue  # another process has it
+                track = self._tracks[rebuild.name]
+                schema = schema_of(track.projection, tx.dialect)
+                resume = rebuild.position > 0 and rebuilds.shadow_exists(tx, schema)
+                rebuilds.create_shadow(tx, track.projection, schema, fresh=not resume)
+                position = rebuild.position if resume else 0
+                if not resume:
+                    rebuilds.progress(tx, rebuild.name, 0, None)
+                self._shadows[rebuild.name] = _Shadow(track, schema, position)
+                log.warning(
+                    "projection %s: rebuilding version %d side by side from position %d (%s)",
+                    rebuild.name,
+                    rebuild.version,
+                    position,
+                    rebuild.reason,
+                )
+
+    def _switch(self, shadow: _Shadow) -> None:
+        """In one transaction: the shadow replaces the live tables, at its position."""
+        track = shadow.track
+        projection = track.projection
+        heals = track.failure is not None and track.failure.position <= shadow.position
+        with self._views.transaction() as tx:
+            rebuilds.switch(tx, projection, shadow.schema)
+            tracking.write_position(tx, projection, shadow.position)
+            if heals:
+                tracking.write_failure(tx, projection, None)
+            rebuilds.finished(tx, shadow.name, shadow.position)
+        del self._shadows[shadow.name]
+        track.position = shadow.position
+        if heals:
+            track.failure = None
+            track.backoff = 0.0
+        log.warning(
+            "projection %s: switched to its rebuilt tables at position %d; the previous ones are dropped",
+            shadow.name,
+            shadow.position,
+        )
+        self._resolve_waiters()
+
     # -- running in a thread ------------------------------------------------------------------
 
     def start(self) -> None:
@@ -266,6 +468,7 @@ class ProjectionRunner:
             try:
                 progressed = self._step()
                 self._resolve_waiters()
+                progressed = self._rebuild_step() or progressed
             except Exception as error:  # the log or the views cannot be read: wait, then resume
                 self._trouble(error)
                 backoff = min(backoff * 2, 10.0)
@@ -283,6 +486,7 @@ class ProjectionRunner:
 
     def _next_wait(self) -> float:
         retries = [t.retry_at for t in self._tracks.values() if t.failure is not None]
+        retries += [s.retry_at for s in self._shadows.values()]
         if not retries:
             return self._poll_interval
         return max(0.01, min(self._poll_interval, min(retries) - self._clock()))
@@ -424,6 +628,8 @@ class ProjectionRunner:
         is the one folding, and with the log's head when the event store answers."""
         if self._thread is None:
             self.refresh()
+        with self._views.read() as tx:
+            asked = rebuilds.read_all(tx)
         try:
             head: int | None = self._store.recorder.max_notification_id() or 0
         except Exception as error:
@@ -431,18 +637,49 @@ class ProjectionRunner:
                 raise
             self._on_unavailable(EVENT_STORE, error)
             head = None
-        return [
-            ProjectionStatus(
-                name=t.projection.name,
-                version=t.projection.version,
-                position=t.position,
-                head=head,
-                lag=None if head is None else max(0, head - t.position),
-                state="ok" if t.failure is None else "failing",
-                failure=t.failure,
+        statuses = []
+        for t in self._tracks.values():
+            rebuild = _rebuild_status(asked.get(t.projection.name), t.projection, head)
+            state = (
+                "failing" if t.failure is not None else "rebuilding" if rebuild and rebuild.active else "live"
             )
-            for t in self._tracks.values()
-        ]
+            statuses.append(
+                ProjectionStatus(
+                    name=t.projection.name,
+                    version=t.projection.version,
+                    position=t.position,
+                    head=head,
+                    lag=None if head is None else max(0, head - t.position),
+                    state=state,
+                    failure=t.failure,
+                    rebuild=rebuild,
+                )
+            )
+        return statuses
+
+
+def _rebuild_status(
+    rebuild: rebuilds.Rebuild | None, projection: Projection, head: int | None
+) -> RebuildStatus | None:
+    """The last rebuild of the projection's current version, with its progress against the head."""
+    if rebuild is None or rebuild.version != projection.version:
+        return None
+    behind = None if head is None else max(0, head - rebuild.position)
+    eta = None
+    if rebuild.active and behind is not None and rebuild.rate:
+        eta = round(behind / rebuild.rate, 1)
+    return RebuildStatus(
+        state=rebuild.state,
+        reason=rebuild.reason,
+        position=rebuild.position,
+        progress=None if not head else min(1.0, rebuild.position / head),
+        rate=None if rebuild.rate is None else round(rebuild.rate, 1),
+        eta_seconds=eta,
+        requested_at=rebuild.requested_at,
+        started_at=rebuild.started_at,
+        finished_at=rebuild.finished_at,
+        error=rebuild.error,
+    )
 
 
 @dataclass(frozen=True)

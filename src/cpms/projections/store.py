@@ -22,6 +22,8 @@ Row = tuple[Any, ...]
 
 
 class Tx(Protocol):
+    dialect: str  # "sqlite" or "postgresql": for the few statements the two spell differently
+
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]: ...
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
@@ -38,6 +40,8 @@ class ViewStore(Protocol):
 
 
 class _SqliteTx:
+    dialect = "sqlite"
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
@@ -99,6 +103,8 @@ class SqliteViewStore:
 
 
 class _PostgresTx:
+    dialect = "postgresql"
+
     def __init__(self, conn: Any) -> None:
         self._conn = conn
 

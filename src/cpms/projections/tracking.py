@@ -46,14 +46,35 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class RebuildStatus:
+    """A side-by-side rebuild: asked for, under way (with its rate and time left), or done."""
+
+    state: str  # "requested", "rebuilding", "failing" or "done"
+    reason: str
+    position: int
+    progress: float | None  # share of the log folded, 0 to 1
+    rate: float | None  # events of the log folded per second
+    eta_seconds: float | None
+    requested_at: str
+    started_at: str | None
+    finished_at: str | None
+    error: str | None
+
+    @property
+    def active(self) -> bool:
+        return self.state != "done"
+
+
+@dataclass(frozen=True)
 class ProjectionStatus:
     name: str
     version: int
     position: int
     head: int | None
     lag: int | None
-    state: str  # "ok" or "failing"
+    state: str  # "live", "rebuilding" (serving its live tables meanwhile) or "failing"
     failure: Failure | None = None
+    rebuild: RebuildStatus | None = None
 
 
 def create_tables(tx: Tx) -> None:

@@ -20,18 +20,54 @@ class ProjectionFailure(Struct):
     attempts: int
 
 
+class OperatorFailure(ProjectionFailure):
+    """As the operator sees it: with the error's text."""
+
+    error: str
+
+
+class Rebuild(Struct):
+    """The projection's last side-by-side rebuild at its version: the live tables serve until
+    it has caught up, then it replaces them in one transaction."""
+
+    state: Literal["requested", "rebuilding", "failing", "done"]
+    reason: str
+    position: Annotated[int, Meta(description="the last event of the log the rebuild has folded")]
+    progress: Annotated[float | None, Meta(description="share of the log folded, 0 to 1")]
+    rate: Annotated[float | None, Meta(description="events of the log folded per second")]
+    eta_seconds: Annotated[float | None, Meta(description="seconds left at that rate")]
+    requested_at: Instant
+    started_at: Instant | None
+    finished_at: Instant | None
+    error: str | None
+
+
+STATE = Meta(description="live; rebuilding (its live tables serve meanwhile); failing (stopped at an event)")
+
+
 class Projection(Struct):
     name: str
     version: int
     position: Annotated[int, Meta(description="the last event of the log it has folded")]
     head: Annotated[int | None, Meta(description="the log's last event (null: the store is down)")]
     lag: int | None
-    state: Literal["ok", "failing"]
+    state: Annotated[Literal["live", "rebuilding", "failing"], STATE]
     failure: ProjectionFailure | None
 
 
+class OperatorProjection(Struct):
+    name: str
+    version: int
+    position: Annotated[int, Meta(description="the last event of the log it has folded")]
+    head: Annotated[int | None, Meta(description="the log's last event (null: the store is down)")]
+    lag: int | None
+    state: Annotated[Literal["live", "rebuilding", "failing"], STATE]
+    failure: OperatorFailure | None
+    rebuild: Rebuild | None
+
+
 class ProjectionPage(Struct):
-    items: list[Projection]
+    items: list[OperatorProjection]
     next_cursor: str | None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated
 
-from msgspec import UNSET, Struct, UnsetType, structs
+from msgspec import UNSET, Meta, Struct, UnsetType, structs
 
 from cpms.aggregates import site
 from cpms.aggregates.charge_point import ChargePointStatus, SiteState
@@ -147,6 +147,13 @@ class ChargePoint(Struct):
     since: Instant
     error_code: str | None
     last_ocpp_status: str | None
+    error_info: Annotated[
+        str | None, Meta(description="the charger's free text about its last status (OCPP 1.6 info)")
+    ]
+    vendor_id: Annotated[
+        str | None, Meta(description="whose list vendor_error_code comes from (OCPP 1.6 vendorId)")
+    ]
+    vendor_error_code: Annotated[str | None, Meta(description="the vendor's own error code")]
 
 
 class ChargePointPage(Struct):
