@@ -300,13 +300,18 @@ def _merged(
         rows = recorder.chain_query(sql.select_events, (low, upto, PAGE))
         high = int(rows[-1][0]) if len(rows) == PAGE else upto
         events = {
-            int(row[0]): (recorder.canonical_originator_id(row[1]), int(row[2]), str(row[3]), bytes(row[4]))
+            int(row[0]): (recorder.canonical_originator_id(row[1]), int(row[2]), str(row[3]), _bytes(row[4]))
             for row in rows
         }
         links = {int(row[0]): bytes(row[1]) for row in recorder.chain_query(sql.select_links, (low, high))}
         for position in sorted(events.keys() | links.keys()):
             yield position, events.get(position), links.get(position)
         low = high
+
+
+def _bytes(state: Any) -> bytes:
+    # SQLite lets a tampered state become TEXT; its bytes are hashed all the same.
+    return state.encode() if isinstance(state, str) else bytes(state)
 
 
 class _SiteRecords:
