@@ -26,6 +26,7 @@ separators=(",", ":"))`); `public_key` is the raw 32-byte key in hex, `hash` the
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import struct
@@ -54,18 +55,14 @@ def link_hash(
     position: int, originator_id: str, originator_version: int, topic: str, state: bytes, previous: bytes
 ) -> bytes:
     """The link of one stored record: see the module docstring for the encoding."""
-    oid = originator_id.encode()
-    top = topic.encode()
     return hashlib.sha256(
         b"".join(
             (
                 DOMAIN,
                 _U64.pack(position),
-                _U32.pack(len(oid)),
-                oid,
+                _text(originator_id),
                 _U64.pack(originator_version),
-                _U32.pack(len(top)),
-                top,
+                _text(topic),
                 _U32.pack(len(state)),
                 state,
                 previous,
@@ -74,6 +71,14 @@ def link_hash(
     ).digest()
 
 
+@functools.lru_cache(maxsize=65536)
+def _text(value: str) -> bytes:
+    # Aggregate ids and topics recur from one event to the next: encoded once each.
+    encoded = value.encode()
+    return _U32.pack(len(encoded)) + encoded
+
+
+@functools.lru_cache(maxsize=65536)
 def canonical_id(originator_id: UUID | str) -> str:
     return str(originator_id)
 
@@ -103,7 +108,7 @@ class ChainSQL:
     create: tuple[str, ...]
     declare_genesis: str  # params: declared_at, store_id
     select_head: str
-    insert_links: str
+    insert_links: str  # one row per call on SQLite (executemany); all rows at once on PostgreSQL
     select_genesis: str
     select_links: str  # params: after, upto
     select_events: str  # params: after, upto, limit
@@ -133,7 +138,13 @@ class ChainSQL:
             f" WHERE NOT EXISTS (SELECT 1 FROM {genesis}) AND NOT EXISTS (SELECT 1 FROM {chain})"
             " ON CONFLICT (id) DO NOTHING",
             select_head=f"SELECT position, hash FROM {chain} ORDER BY position DESC LIMIT 1",
-            insert_links=f"INSERT INTO {chain} (position, hash) VALUES ({p}, {p})",
+            insert_links=f"INSERT INTO {chain} (position, hash) VALUES (?, ?)"
+            if kind == "sqlite"
+            # The batch's hashes as one bytea and its positions as one array literal: cheap to
+            # send, where psycopg dumps a bytea[] element by element in Python.
+            else f"INSERT INTO {chain} (position, hash)"
+            " SELECT p, substring(%s::bytea FROM (i::int - 1) * 32 + 1 FOR 32)"
+            " FROM unnest(%s::bigint[]) WITH ORDINALITY AS batch(p, i)",
             select_genesis=f"SELECT position, events_before, declared_at, store_id FROM {genesis}",
             select_links=f"SELECT position, hash FROM {chain} WHERE position > {p} AND position <= {p}"
             " ORDER BY position",
@@ -189,6 +200,7 @@ class Report:
     genesis: Genesis | None
     head: int = 0
     links: int = 0
+    last: tuple[int, bytes] = (0, ZERO)  # the last verified link: what a checkpoint signs
     breaks: list[Break] = field(default_factory=list)
     checkpoints: list[str] = field(default_factory=list)  # one line per checkpoint that holds
     site_records: list[tuple[int, str]] = field(default_factory=list)  # position, originator
@@ -216,7 +228,7 @@ def verify(
 ) -> Report:
     """Walk the whole log against the chain; then hold each checkpoint against it."""
     start = genesis(recorder)
-    report = Report(start)
+    report = Report(start, last=(0 if start is None else start.position, ZERO))
     if start is None:
         report.breaks.append(
             Break(0, "the chain has no genesis (its row was removed, or the store predates it)")
@@ -265,6 +277,7 @@ def verify(
             continue
         previous = link
         report.links += 1
+        report.last = (position, link)
         if position in wanted:
             hashes[position] = link
     if report.ok:
@@ -416,15 +429,13 @@ def _raw(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
-def sign_checkpoint(
-    recorder: ChainedRecorder, key: Ed25519PrivateKey, now: datetime | None = None
-) -> Checkpoint:
-    """Sign the chain's head and keep the checkpoint in the store; the caller verifies first."""
-    start = genesis(recorder)
-    if start is None:
-        raise ValueError("the chain has no genesis")
-    position, link = head(recorder) or (start.position, ZERO)
-    signed_at = (now or datetime.now(UTC)).isoformat()
+def sign_checkpoint(recorder: ChainedRecorder, verified: Report, key: Ed25519PrivateKey) -> Checkpoint:
+    """Sign the last link `verified` vouched for, and keep the checkpoint in the store."""
+    start = verified.genesis
+    if start is None or not verified.ok:
+        raise ValueError("only a verified chain is signed")
+    position, link = verified.last
+    signed_at = datetime.now(UTC).isoformat()
     public_key = _raw(key.public_key()).hex()
     draft = Checkpoint(start.store_id, start.position, position, link.hex(), signed_at, public_key, "")
     signed = Checkpoint(**{**draft.__dict__, "signature": key.sign(_message(draft.unsigned())).hex()})

@@ -40,7 +40,7 @@ def add_actions(actions: Any) -> None:
     checkpoint = _action(
         actions,
         "checkpoint",
-        "verify the chain, then sign its head (position, hash, time, store) with the operator's key;"
+        "verify the chain, then sign its last link (position, hash, time, store) with the operator's key;"
         " stores the checkpoint and prints it as JSON for the auditor to keep",
     )
     checkpoint.add_argument(
@@ -110,7 +110,7 @@ async def _checkpoint(args: argparse.Namespace) -> int:
             report = chain.verify(recorder, chain.stored_checkpoints(recorder), key.public_key())
             if not report.ok:
                 return report
-            return chain.sign_checkpoint(recorder, key)
+            return chain.sign_checkpoint(recorder, report, key)
 
     outcome = await asyncio.to_thread(run)
     if isinstance(outcome, chain.Report):

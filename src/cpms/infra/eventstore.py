@@ -149,6 +149,8 @@ class PromptPostgresRecorder(PostgresApplicationRecorder):
             position="notification_id",
             prefix=f"{schema}.cpms_chain",
         )
+        self._insert_links = self.chain.insert_links.encode()
+        self._select_head = self.chain.select_head.encode()
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         super()._create_table(curs)
@@ -173,14 +175,20 @@ class PromptPostgresRecorder(PostgresApplicationRecorder):
             ):
                 try:
                     self._insert_stored_events(curs, stored_events, **kwargs)
-                    head_curs.execute(self.chain.select_head.encode(), prepare=True)
+                    head_curs.execute(self._select_head, prepare=True)
                     pipeline.sync()
                     positions = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
                     assert positions is not None
                     head = head_curs.fetchone()
-                    curs.executemany(
-                        self.chain.insert_links.encode(),
-                        new_links(stored_events, positions, ZERO if head is None else head[1]),
+                    links = new_links(stored_events, positions, ZERO if head is None else head[1])
+                    # One statement for the batch: psycopg's executemany costs a message per row.
+                    curs.execute(
+                        self._insert_links,
+                        (
+                            b"".join(link for _, link in links),
+                            "{" + ",".join(str(position) for position, _ in links) + "}",
+                        ),
+                        prepare=True,
                     )
                 except Exception as error:
                     failure = error  # raised once the pipeline is closed, as eventsourcing does
