@@ -215,11 +215,6 @@ def genesis(recorder: ChainedRecorder) -> Genesis | None:
     return Genesis(int(rows[0][0]), int(rows[0][1]), str(rows[0][2]), str(rows[0][3])) if rows else None
 
 
-def head(recorder: ChainedRecorder) -> tuple[int, bytes] | None:
-    rows = recorder.chain_query(recorder.chain.select_head)
-    return (int(rows[0][0]), bytes(rows[0][1])) if rows else None
-
-
 def verify(
     recorder: ChainedRecorder,
     checkpoints: Sequence[Checkpoint] = (),
