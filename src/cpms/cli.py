@@ -12,6 +12,7 @@ from typing import Any
 
 from cpms import projection_progress, station_cli
 from cpms.aggregates.errors import DomainError
+from cpms.audit import chain_cli
 from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
 from cpms.infra.startup import StartupError
 from cpms.process import until_signalled
@@ -117,6 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every projection")
     rebuild.add_argument("--no-wait", action="store_true", help="ask, and return without following it")
     rebuild.set_defaults(run=_projections_rebuild)
+
+    audit = commands.add_parser(
+        "audit", help="auditors: a site's history, the log's hash chain"
+    ).add_subparsers(required=True, metavar="ACTION")
+    chain_cli.add_actions(audit)
 
     station_cli.add_parser(commands)
     simulation_cli.add_parser(commands)

@@ -1,18 +1,25 @@
-"""The event store: an `eventsourcing` application on SQLite or PostgreSQL, transcoded with orjson."""
+"""The event store: an `eventsourcing` application on SQLite or PostgreSQL, transcoded with orjson,
+whose recorders extend the log's hash chain (cpms.audit.chain) in each insert's own transaction."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import orjson
 from eventsourcing.application import Application
 from eventsourcing.domain import MutableOrImmutableAggregate
-from eventsourcing.persistence import Transcoder, Transcoding
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
+from eventsourcing.persistence import StoredEvent, Transcoder, Transcoding
+from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from psycopg import Cursor
+from psycopg.rows import DictRow, tuple_row
 
 from cpms.aggregates.charge_point_transactions import ChargePointTransactions
 from cpms.aggregates.station import Station
+from cpms.audit.chain import ZERO, ChainSQL, canonical_id, new_links
 from cpms.infra.settings import Database
 
 
@@ -76,16 +83,138 @@ class EventStore(Application):
         return OrjsonTranscoder()
 
 
+def _genesis_params() -> tuple[str, str]:
+    return datetime.now(UTC).isoformat(), str(uuid.uuid4())
+
+
+class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
+    """SQLite's recorder, linking each inserted event into the chain. SQLite's write transaction
+    is exclusive from the first insert on, so the head read after it is the chain's head."""
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name)
+        self.chain = ChainSQL.build(
+            kind="sqlite", events=events_table_name, position="rowid", prefix="cpms_chain"
+        )
+
+    def _create_table(self, c: SQLiteCursor) -> None:
+        super()._create_table(c)
+        for statement in self.chain.create:
+            c.execute(statement)
+        c.execute(self.chain.declare_genesis, _genesis_params())
+
+    def _insert_events(
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        positions = super()._insert_events(c, stored_events, **kwargs)
+        assert positions is not None
+        if stored_events:
+            c.execute(self.chain.select_head)
+            head = c.fetchone()
+            c.executemany(
+                self.chain.insert_links,
+                new_links(stored_events, positions, ZERO if head is None else head[1]),
+            )
+        return positions
+
+    def chain_query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(statement, params)
+            return [tuple(row) for row in c.fetchall()]
+
+    def chain_execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(statement, params)
+
+    def canonical_originator_id(self, stored: Any) -> str:
+        return canonical_id(self.convert_originator_id(stored))
+
+
 class PromptPostgresRecorder(PostgresApplicationRecorder):
     """eventsourcing retries each statement ten times when PostgreSQL cannot be reached, which
     holds a charger's answer for many seconds during an outage. cpms answers at once instead (a
     CALLERROR, a 503) and lets chargers and clients retry as their protocols say; stale pooled
-    connections after a database restart are weeded out by the pool's pre-ping instead."""
+    connections after a database restart are weeded out by the pool's pre-ping instead.
 
-    insert_events = PostgresApplicationRecorder.insert_events.__wrapped__  # type: ignore[attr-defined]
+    Each insert also extends the log's hash chain: the chain's head is read after the table lock
+    eventsourcing takes (which serializes writers across processes), in the same pipeline as the
+    insert, and the new links are written before the transaction commits."""
+
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        schema = _quote(datastore.schema)
+        self.chain = ChainSQL.build(
+            kind="postgresql",
+            events=f"{schema}.{_quote(events_table_name)}",
+            position="notification_id",
+            prefix=f"{schema}.cpms_chain",
+        )
+        self._insert_links = self.chain.insert_links.encode()
+        self._select_head = self.chain.select_head.encode()
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        super()._create_table(curs)
+        for statement in self.chain.create:
+            curs.execute(statement.encode())
+        curs.execute(self.chain.declare_genesis.encode(), _genesis_params())
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        # PostgresApplicationRecorder.insert_events without its retries and database functions
+        # (both off in cpms), plus the chain.
+        assert not self.datastore.enable_db_functions
+        if not stored_events:
+            return []
+        failure: Exception | None = None
+        positions: Sequence[int] | None = None
+        with self.datastore.get_connection() as conn:
+            with (
+                conn.pipeline() as pipeline,
+                conn.transaction(),
+                conn.cursor() as curs,
+                conn.cursor(row_factory=tuple_row) as head_curs,
+            ):
+                try:
+                    self._insert_stored_events(curs, stored_events, **kwargs)
+                    head_curs.execute(self._select_head, prepare=True)
+                    pipeline.sync()
+                    positions = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+                    assert positions is not None
+                    head = head_curs.fetchone()
+                    links = new_links(stored_events, positions, ZERO if head is None else head[1])
+                    # One statement for the batch: psycopg's executemany costs a message per row.
+                    curs.execute(
+                        self._insert_links,
+                        (
+                            b"".join(link for _, link in links),
+                            "{" + ",".join(str(position) for position, _ in links) + "}",
+                        ),
+                        prepare=True,
+                    )
+                except Exception as error:
+                    failure = error  # raised once the pipeline is closed, as eventsourcing does
+            if failure:
+                raise failure
+        return positions
+
+    def chain_query(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(statement.encode(), params)
+            return curs.fetchall()
+
+    def chain_execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(statement.encode(), params)
+
+    def canonical_originator_id(self, stored: Any) -> str:
+        return canonical_id(stored)
+
     select_events = PostgresAggregateRecorder.select_events.__wrapped__  # type: ignore[attr-defined]
     select_notifications = PostgresApplicationRecorder.select_notifications.__wrapped__  # type: ignore[attr-defined]
     max_notification_id = PostgresApplicationRecorder.max_notification_id.__wrapped__  # type: ignore[attr-defined]
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def open_event_store(database: Database) -> EventStore:
@@ -97,6 +226,7 @@ def event_store_env(database: Database) -> dict[str, str]:
         assert database.sqlite_path is not None
         return {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "APPLICATION_RECORDER_TOPIC": f"{__name__}:ChainedSQLiteRecorder",
             "SQLITE_DBNAME": str(database.sqlite_path),
             "SQLITE_LOCK_TIMEOUT": "30",
         }

@@ -92,13 +92,14 @@ class Variable:
 ALL_ROLES = frozenset({"gateway", "projector", "api"})
 ADMIN = frozenset({"admin"})  # `cpms admin ...`, `cpms projections status`
 GATEWAY = frozenset({"gateway"})
+AUDIT = frozenset({"audit"})  # `cpms audit checkpoint`, `cpms audit verify`
 
 VARIABLES: tuple[Variable, ...] = (
     Variable(
         "CPMS_DATABASE_URL",
         DEFAULT_DATABASE_URL,
         "event store and read models: sqlite:///PATH or postgresql://USER:PASS@HOST:PORT/DB?schema=NAME",
-        ALL_ROLES | ADMIN,
+        ALL_ROLES | ADMIN | AUDIT,
     ),
     Variable("CPMS_NATS_URL", "unset", "NATS JetStream (nats://HOST:4222); /health probes it", ALL_ROLES),
     Variable(
@@ -163,6 +164,12 @@ VARIABLES: tuple[Variable, ...] = (
         "CPMS_AUTH_MAX_FAILURES", "5", "free failed basic-auth attempts per station and address", GATEWAY
     ),
     Variable("CPMS_AUTH_LOCKOUT_MAX", "300", "seconds: the longest basic-auth back-off", GATEWAY),
+    Variable(
+        "CPMS_AUDIT_KEY_FILE",
+        "unset",
+        "the operator's Ed25519 private key (PEM, from `cpms audit keygen`) signing chain checkpoints",
+        AUDIT,
+    ),
     Variable("CPMS_AUTH_REMEMBER", "600", "seconds a verified station password is trusted again", GATEWAY),
 )
 
@@ -222,6 +229,8 @@ class Settings:
     ocpi_push_retry_max: float = 300.0
     # The operator's own API key (not an organization's): operator endpoints need it.
     operator_api_key: str | None = None
+    # The operator's key signing the hash chain's checkpoints (cpms audit checkpoint).
+    audit_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         if (self.tls_cert is None) != (self.tls_key is None):
@@ -254,6 +263,7 @@ class Settings:
             command_timeout=_int(env, "CPMS_COMMAND_TIMEOUT", 30, 1, 300),
             remote_start_window=_int(env, "CPMS_REMOTE_START_WINDOW", 180, 10, 3600),
             operator_api_key=_secret(env, "CPMS_OPERATOR_API_KEY", 24),
+            audit_key_file=_path(env, "CPMS_AUDIT_KEY_FILE"),
         )
 
     def ocpi_base(self, http_port: int | None = None) -> str:
