@@ -111,7 +111,9 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
         await one.status(
             2, "Faulted", at(300), error_code="GroundFailure", vendor_id="Wallbox", vendor_error_code="E42"
         )
-    # a longer past, so that the rebuild takes a while: a few thousand statuses, through the writer
+    # a longer past, so that the rebuild takes a while (folds are slower on PostgreSQL): statuses
+    # stored through the writer
+    past = 1000 if database_url.startswith("sqlite") else 300
     await asyncio.gather(
         *(
             node.network.status_notified(
@@ -122,7 +124,7 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
                 vendor_id="Wallbox",
                 vendor_error_code=f"W{n}",
             )
-            for n in range(1500)
+            for n in range(past)
         )
     )
     await settled(node)
@@ -133,7 +135,7 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
     views.close()
 
     # -- the new release starts: the sheet is upgraded in place and rebuilt; --all asked too ----
-    monkeypatch.setattr(runner_module, "REBUILD_BATCH_SIZE", 100)  # long enough to overlap the load
+    monkeypatch.setattr(runner_module, "REBUILD_BATCH_SIZE", 50)  # long enough to overlap the load
     node = await start_node()
     api = org_api.__class__(
         base_url=f"http://127.0.0.1:{node.http_port}/api/v1", headers=org_api.headers, timeout=15
@@ -141,13 +143,15 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
     operator = operator_client(node)
     problems: list[str] = []
     seen_rebuilding: set[str] = set()
-    sessions_seen: set[str] = set()
-    positions_seen: dict[str, int] = {}
     reads = 0
     loading = True
 
     async def read() -> None:
+        """One client: what it was served must never go back (each reader on its own, for two
+        readers' answers may cross on the way)."""
         nonlocal reads
+        sessions_seen: set[str] = set()
+        positions_seen: dict[str, int] = {}
         while loading:
             sheet = await api.get(f"/sites/{site}/charge-points")
             sessions = await api.get(f"/sites/{site}/sessions?limit=500")  # all of them: see load()
@@ -164,14 +168,7 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
             if sessions.status_code == 200:
                 ids = {item["id"] for item in sessions.json()["items"]}
                 if not sessions_seen <= ids:
-                    problems.append(
-                        repr(
-                            [(i["id"][:8], i["started_at"], i["state"]) for i in sessions.json()["items"]][:5]
-                        )
-                    )
-                    problems.append(
-                        f"sessions went missing: {sessions_seen - ids} of {len(sessions_seen)}, now {len(ids)}; {positions_seen}"
-                    )
+                    problems.append(f"sessions went missing: {sessions_seen - ids}")
                 sessions_seen.update(ids)
             if stations.status_code == 200 and len(stations.json()["items"]) != 2:
                 problems.append(f"the stations are {stations.json()['items']}")
@@ -206,7 +203,6 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
 
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "charge_points v2: rebuilt and switched" in rebuilt.stdout
-    open("/tmp/problems.txt", "w").write("\n".join(problems))
     assert problems == [], problems[:10]
     assert reads > 5 and seen_rebuilding, (reads, seen_rebuilding)
 
@@ -238,7 +234,7 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
     }
     assert (sheet[("CP-RB1", 1)]["vendor_id"], sheet[("CP-RB1", 1)]["vendor_error_code"]) == (
         "Wallbox",
-        "W1498",
+        f"W{past - 2}",
     )
     assert sheet[("CP-RB2", 2)]["error_info"] == "self-test 59"  # stored before the upgrade, filled in
 
