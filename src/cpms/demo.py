@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import shlex
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from cpms.aggregates.site import Coordinates
@@ -38,15 +39,17 @@ class Demo:
 
 
 async def run_demo(settings: Settings, duration: float | None) -> None:
+    folder = data_folder(settings)
+    if settings.operator_api_key is None:  # the operator's endpoints are tried by hand too
+        settings = replace(settings, operator_api_key=operator_key(folder / "demo-operator.key"))
     node = Node.build(settings)
     await node.start()
     try:
-        folder = data_folder(settings)
         demo = await seed(node, folder / "demo.json")
         portal = f"http://127.0.0.1:{node.http_port}/"
         api = f"{portal}api/v1"
         ocpp = f"ws://127.0.0.1:{node.ocpp_port}/ocpp"
-        env_file = write_env(folder / "demo.env", demo, api)
+        env_file = write_env(folder / "demo.env", demo, api, settings.operator_api_key)
         print(_banner(demo, portal, api, ocpp, env_file), flush=True)
         with stopped_by_signals(asyncio.Event()) as stop:
             await simulate(
@@ -114,9 +117,22 @@ async def seed(node: Node, path: Path) -> Demo:
     return demo
 
 
-def write_env(path: Path, demo: Demo, api: str) -> Path:
+def operator_key(path: Path) -> str:
+    """The demo's operator key: made once, readable by its owner only, reused on later runs."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(32)
+    path.touch(mode=0o600)
+    path.write_text(key + "\n")
+    return key
+
+
+def write_env(path: Path, demo: Demo, api: str, operator: str | None = None) -> Path:
     """Shell variables for trying the API by hand: `source data/demo.env`."""
     values = {"CPMS_API": api, "KEY": demo.api_key, "SITE": demo.site_id, "GROUP": demo.access_group_id}
+    if operator is not None:
+        values["OPERATOR_KEY"] = operator
     # What `cpms station ...` reads, so operators' commands work from the same shell.
     values |= {"CPMS_API_URL": api, "CPMS_API_KEY": demo.api_key}
     path.write_text("".join(f"export {name}={shlex.quote(value)}\n" for name, value in values.items()))
@@ -143,5 +159,7 @@ def _banner(demo: Demo, portal: str, api: str, ocpp: str, env_file: Path) -> str
         f" $CPMS_API/stations/{SCAN2PAY_STATION}/connectors/1/scan2pay"
         """ -d '{"payment_reference": "pi_1"}'\n"""
         f"  .venv/bin/cpms station availability {demo.ocpp_ids[-1]} --inoperative --connector 2\n"
+        '  curl -s -H "Authorization: Bearer $OPERATOR_KEY" $CPMS_API/projections   # operator\n'
+        f"  .venv/bin/cpms audit site {demo.site_id} --format table\n"
         "Simulated chargers plug in, charge with a card and plug out; press Ctrl-C to stop.\n"
     )
