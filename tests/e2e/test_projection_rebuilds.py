@@ -33,6 +33,7 @@ from tests.support import (
 )
 
 STATIONS = ("CP-RB1", "CP-RB2")
+CYCLES = 150  # of the chargers' load: 4 messages each
 CARD = "CAFE01"
 BEGIN = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
 
@@ -135,7 +136,7 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
     views.close()
 
     # -- the new release starts: the sheet is upgraded in place and rebuilt; --all asked too ----
-    monkeypatch.setattr(runner_module, "REBUILD_BATCH_SIZE", 50)  # long enough to overlap the load
+    monkeypatch.setattr(runner_module, "REBUILD_BATCH_SIZE", 100)  # long enough to overlap the load
     node = await start_node()
     api = org_api.__class__(
         base_url=f"http://127.0.0.1:{node.http_port}/api/v1", headers=org_api.headers, timeout=15
@@ -181,17 +182,22 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
                     positions_seen[item["name"]] = item["position"]
             reads += 1
 
+    sent_while_rebuilding = 0
+
     async def load() -> None:
+        """Statuses and sessions at a steady pace for a while (fewer sessions than a page of
+        500): most of the rebuild runs under it, and its end can catch up on a loaded machine."""
+        nonlocal sent_while_rebuilding
         async with connected(node, "CP-RB1") as one, connected(node, "CP-RB2") as two:
-            n = 1000
-            while loading:
+            for n in range(1000, 1000 + 2 * CYCLES, 2):
+                if not loading:
+                    break
                 await one.status(2, "Available", at(n), vendor_id="Wallbox", vendor_error_code="W-live")
                 await two.status(1, "Charging", at(n))
-                if n < 1000 + 2 * 400:  # sessions: fewer than a page of 500
-                    started = await two.start_transaction(2, CARD, 10, at(n))
-                    await two.stop(started.transaction_id, 20, at(n + 1))
-                n += 2
-                await asyncio.sleep(0.02)  # a steady load the rebuild can overtake, as in life
+                started = await two.start_transaction(2, CARD, 10, at(n))
+                await two.stop(started.transaction_id, 20, at(n + 1))
+                sent_while_rebuilding += bool(seen_rebuilding)
+                await asyncio.sleep(0.03)
 
     readers = [asyncio.create_task(read()) for _ in range(2)]
     chargers = asyncio.create_task(load())
@@ -204,7 +210,7 @@ async def test_every_projection_rebuilt_under_load_serves_throughout_and_ends_on
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert "charge_points v2: rebuilt and switched" in rebuilt.stdout
     assert problems == [], problems[:10]
-    assert reads > 5 and seen_rebuilding, (reads, seen_rebuilding)
+    assert reads > 5 and seen_rebuilding and sent_while_rebuilding > 5, (reads, seen_rebuilding)
 
     # -- it ends on the new version, with the same data a fold from scratch gives, plus the field -
     await settled(node)
