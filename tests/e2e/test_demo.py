@@ -55,8 +55,21 @@ async def test_a_fresh_demo_shows_sessions_within_a_minute(tmp_path):
             await asyncio.sleep(0.2)
         await asyncio.sleep(0.2)  # written in one go; let it land
         shell = _environment(env_file)
-        assert set(shell) == {"CPMS_API", "KEY", "SITE", "GROUP", "CPMS_API_URL", "CPMS_API_KEY"}
+        assert set(shell) == {
+            "CPMS_API",
+            "KEY",
+            "SITE",
+            "GROUP",
+            "CPMS_API_URL",
+            "CPMS_API_KEY",
+            "OPERATOR_KEY",
+        }
         assert (shell["CPMS_API_URL"], shell["CPMS_API_KEY"]) == (shell["CPMS_API"], shell["KEY"])
+        operator = {"Authorization": f"Bearer {shell['OPERATOR_KEY']}"}  # the operator's own key
+        async with httpx.AsyncClient(base_url=shell["CPMS_API"], headers=operator, timeout=10) as api:
+            projections = (await api.get("/projections")).json()["items"]
+            assert {p["state"] for p in projections} <= {"live", "rebuilding"}
+        assert (tmp_path / "data" / "demo-operator.key").stat().st_mode & 0o077 == 0
         headers = {"Authorization": f"Bearer {shell['KEY']}"}
         async with httpx.AsyncClient(base_url=shell["CPMS_API"], headers=headers, timeout=10) as api:
             site = f"/sites/{shell['SITE']}"

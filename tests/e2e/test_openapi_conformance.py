@@ -9,7 +9,7 @@ import httpx
 from cpms.api.app import OPERATIONS
 from tests.commanded import Commanded16
 from tests.openapi_check import ResponseChecker
-from tests.support import access_group, configure, connected, peer_connected, settled
+from tests.support import OPERATOR_KEY, access_group, configure, connected, peer_connected, settled
 
 ADDRESS = {"street": "12 Quai de Valmy", "postal_code": "75010", "city": "Paris", "country": "FR"}
 NOW = "2026-03-02T08:00:00Z"
@@ -64,7 +64,9 @@ async def test_every_operation_answers_a_real_request_as_its_document_says(start
         by_week = {"from": "2026-02-23", "to": "2026-03-09", "bucket": "week", "tz": "Europe/Paris"}
         await api.get("/analytics", params={**by_week, "site_id": site["id"]})
         await api.get("/analytics", params={"tz": "Nowhere/Atlantis"})
-        await api.get("/projections")
+        assert (await api.get("/projections")).status_code == 403  # an organization's key
+        operator = {"Authorization": f"Bearer {OPERATOR_KEY}"}
+        assert (await api.get("/projections", headers=operator)).status_code == 200
         await api.put("/roaming/party", json={"country_code": "FR", "party_id": "CPO", "name": "Acme"})
         await api.post("/roaming/partners", json={"country_code": "FR", "party_id": "ABC", "name": "Roam"})
         await api.get("/roaming/partners")
