@@ -18,6 +18,7 @@ from cpms.api.context import ApiServices
 from cpms.api.ocpi.authorize import RealtimeAuthorization
 from cpms.api.ocpi.push import PushWorker
 from cpms.application import ChargingNetwork, Clock, utc_now
+from cpms.audit.history import SiteHistory
 from cpms.gateway.connections import StationConnections
 from cpms.gateway.guard import CredentialGuard, GuardPolicy
 from cpms.gateway.presence import Presence
@@ -46,6 +47,7 @@ from cpms.projections.roaming import RoamingProjection
 from cpms.projections.roaming_partners import RoamingPartnersProjection
 from cpms.projections.runner import ProjectionLagging, ProjectionRunner
 from cpms.projections.sessions import SessionsProjection
+from cpms.projections.site_history import SiteHistoryProjection
 from cpms.projections.sites import SitesProjection
 from cpms.projections.station_commands import StationCommandsProjection
 from cpms.projections.station_configuration import StationConfigurationProjection
@@ -69,6 +71,7 @@ def all_projections() -> list:  # type: ignore[type-arg]
         RoamingProjection(),
         StationCommandsProjection(),
         AnalyticsProjection(),
+        SiteHistoryProjection(),
     ]
 
 
@@ -207,6 +210,7 @@ class Node:
                 self.health,
                 ocpi_url,
                 self.settings.ocpi_currency,
+                history=SiteHistory(self.store, self.views),
             )
             app = create_app(self._api_services, pages=[portal_mount()])
             config = uvicorn.Config(
