@@ -1,0 +1,1 @@
+"""Auditors' tools: a site's history as of any instant, and the event log's hash chain."""
