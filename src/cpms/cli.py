@@ -12,6 +12,7 @@ from typing import Any
 
 from cpms import station_cli
 from cpms.aggregates.errors import DomainError
+from cpms.audit import history_cli
 from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
 from cpms.infra.startup import StartupError
 from cpms.process import until_signalled
@@ -104,6 +105,11 @@ def _parser() -> argparse.ArgumentParser:
         ADMIN,
     )
     status.set_defaults(run=_projections_status)
+
+    audit = commands.add_parser(
+        "audit", help="auditors: a site's history, the log's hash chain"
+    ).add_subparsers(required=True, metavar="ACTION")
+    history_cli.add_actions(audit)
 
     station_cli.add_parser(commands)
     simulation_cli.add_parser(commands)
