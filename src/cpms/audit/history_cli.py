@@ -53,6 +53,7 @@ async def _audit_site(args: argparse.Namespace) -> int:
 
     from cpms.audit.history import SiteHistory, now
     from cpms.infra.eventstore import open_event_store
+    from cpms.projections import site_history
     from cpms.projections.store import open_view_store
     from cpms.timestamps import parse_iso
 
@@ -70,10 +71,24 @@ async def _audit_site(args: argparse.Namespace) -> int:
         )
         return 2
     database = Settings.from_env().database
+    if database.kind == "sqlite" and not (database.sqlite_path and database.sqlite_path.exists()):
+        print(f"cpms: no event store at {database.sqlite_path} (see CPMS_DATABASE_URL)", file=sys.stderr)
+        return 2
     store, views = open_event_store(database), open_view_store(database)
     try:
         history = SiteHistory(store, views)
-        if not history.known(site_id):
+        try:
+            known = history.known(site_id)
+        except Exception as error:
+            if site_history.EVENTS not in str(error):
+                raise
+            print(
+                "cpms: the site_history index is not built yet: run cpms serve (or cpms projector)"
+                " of this version once, which folds the log into it",
+                file=sys.stderr,
+            )
+            return 2
+        if not known:
             print(f"cpms: no event of site {site_id} in the log", file=sys.stderr)
             return 2
         document = _document(history, site_id, until, args.limit)
