@@ -109,11 +109,16 @@ async def test_the_site_as_of_a_past_instant_is_what_the_views_served_then(lived
         as_of["events"] == len(document["items"]) and as_of["position"] == document["items"][-1]["position"]
     )
 
-    # Rebuilt through snapshots taken every few events, the same past.
+    # Rebuilt through snapshots taken every few events, the same past: those taken while
+    # answering, and those the projector takes in its background.
     history = SiteHistory(node.store, node.views, snapshot_every=5)
-    cold = await asyncio.to_thread(history.as_of, site_id, datetime.fromisoformat(until), None)
-    warm = await asyncio.to_thread(history.as_of, site_id, datetime.fromisoformat(until), None)
-    for again in (cold, warm):
+    moment = datetime.fromisoformat(until)
+    cold = await asyncio.to_thread(history.as_of, site_id, moment, None)
+    warm = await asyncio.to_thread(history.as_of, site_id, moment, None)
+    while await asyncio.to_thread(history.keep_snapshots):
+        pass
+    kept = await asyncio.to_thread(history.as_of, site_id, moment, None)
+    for again in (cold, warm, kept):
         assert again["position"] == as_of["position"]
         _assert_as_served({**again, "sessions": as_of["sessions"]}, served)
         assert again["sessions"] == as_of["sessions"]

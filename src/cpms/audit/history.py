@@ -10,7 +10,10 @@ first event; snapshots are taken while replaying, every `SNAPSHOT_EVERY` events 
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import logging
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -29,6 +32,8 @@ from cpms.projections import charge_points, sessions, site_history, sites, stati
 from cpms.projections.base import Projection
 from cpms.projections.store import Row, Tx, ViewStore
 from cpms.timestamps import to_iso
+
+log = logging.getLogger(__name__)
 
 # The read models whose answers make up the site as it was, folded by their own code.
 REPLAYED: tuple[type[Projection], ...] = (
@@ -102,8 +107,24 @@ class SiteHistory:
                 **view.answers(site_id, until, organization_id),
             }
 
+    def keep_snapshots(self) -> int:
+        """Extend by one snapshot each site with `snapshot_every` events or more after its
+        latest, so that even the first ask about a long past replays little; the number of
+        sites extended. A site is extended a step at a time: others wait their turn briefly."""
+        with self._views.read() as tx:
+            behind = [
+                site_id
+                for site_id in site_history.sites(tx)
+                if site_history.unsnapshotted(tx, site_id, CODE) >= self._snapshot_every
+            ]
+        for site_id in behind:
+            with self.past_view(site_id, now(), at_most=self._snapshot_every):
+                pass
+        return len(behind)
+
     @contextmanager
-    def past_view(self, site_id: str, until: datetime) -> Iterator[PastView]:
+    def past_view(self, site_id: str, until: datetime, *, at_most: int | None = None) -> Iterator[PastView]:
+        """The site's past view at `until` (or after folding `at_most` events, for snapshots)."""
         until_iso = to_iso(until)
         with self._views.read() as tx:
             base = site_history.nearest_snapshot(tx, site_id, CODE, until_iso)
@@ -125,6 +146,8 @@ class SiteHistory:
                     first_late is None or progress.seq < first_late
                 ):
                     self._snapshot(site_id, view, progress)
+                if at_most is not None and progress.events - progress.base_events >= at_most:
+                    break
             view.position, view.events = progress.position, progress.events
             yield view
         finally:
@@ -147,6 +170,40 @@ class SiteHistory:
         progress.since_snapshot = 0
 
 
+class Snapshotter:
+    """In the projector's background: keeps every site's snapshots close behind its latest
+    events (`SiteHistory.keep_snapshots`), so that no auditor's first question waits for a
+    year to be replayed. One step at a time on a worker thread, pausing between steps."""
+
+    def __init__(self, history: SiteHistory, *, interval: float = 30.0, pause: float = 0.5) -> None:
+        self._history = history
+        self._interval = interval
+        self._pause = pause
+        self._task: asyncio.Task[None] | None = None
+        self._failing = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="cpms-history-snapshots")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                extended = await asyncio.to_thread(self._history.keep_snapshots)
+            except Exception as error:  # a store down, say: the next round tries again
+                if not self._failing:
+                    log.warning("could not take snapshots of sites' history: %s", error)
+                self._failing, extended = True, 0
+            else:
+                self._failing = False
+            await asyncio.sleep(self._pause if extended else self._interval)
+
+
 class _Progress:
     """How far a past view has folded a site's events."""
 
@@ -156,6 +213,7 @@ class _Progress:
         self.events = 0 if base is None else base.events
         self.last_received_at = "" if base is None else base.last_received_at
         self.since_snapshot = 0
+        self.base_events = self.events
 
     def folded(self, record: Indexed, position: int) -> None:
         self.seq = record.seq
@@ -274,11 +332,14 @@ class EventLog:
         table = recorder.events_table_name
         if isinstance(recorder, SQLiteApplicationRecorder):
             values = ", ".join("(?, ?)" for _ in rows)
-            params = [value for row in rows for value in (UUID(row.aggregate_id).hex, row.version)]
+            params = [value for row in rows for value in (row.aggregate_id.replace("-", ""), row.version)]
             with recorder.datastore.transaction(commit=False) as cursor:
+                # A join on the keys, which SQLite plans as one primary-key lookup per key.
                 cursor.execute(
-                    f"SELECT rowid, originator_id, originator_version, topic, state FROM {table}"
-                    f" WHERE (originator_id, originator_version) IN (VALUES {values})",
+                    f"WITH wanted (id, version) AS (VALUES {values})"
+                    f" SELECT e.rowid, e.originator_id, e.originator_version, e.topic, e.state"
+                    f" FROM wanted CROSS JOIN {table} e"
+                    " WHERE e.originator_id = wanted.id AND e.originator_version = wanted.version",
                     params,
                 )
                 return [

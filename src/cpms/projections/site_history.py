@@ -27,6 +27,7 @@ from cpms.timestamps import to_iso
 
 EVENTS = "site_history_v1"
 MEMBERS = "site_history_members_v1"
+SITES = "site_history_sites_v1"
 SNAPSHOTS = "site_history_snapshots_v1"
 
 
@@ -52,6 +53,7 @@ class SiteHistoryProjection(Projection):
                 site_id TEXT NOT NULL
             )"""
         )
+        tx.execute(f"CREATE TABLE IF NOT EXISTS {SITES} (site_id TEXT PRIMARY KEY)")
         tx.execute(
             f"""CREATE TABLE IF NOT EXISTS {SNAPSHOTS} (
                 site_id TEXT NOT NULL,
@@ -80,6 +82,12 @@ class SiteHistoryProjection(Projection):
         """The site an event belongs to: said by the event that created its aggregate, and
         remembered for that aggregate's later events."""
         match event:
+            case Site.SiteCreated():
+                tx.execute(
+                    f"INSERT INTO {SITES} (site_id) VALUES (?) ON CONFLICT (site_id) DO NOTHING",
+                    (aggregate_id,),
+                )
+                return aggregate_id
             case Site.Event():
                 return aggregate_id
             case Station.StationCommissioned() | ChargingSession.TransactionStarted():
@@ -118,6 +126,20 @@ def indexed(tx: Tx, site_id: str, *, after: int, until: str, limit: int) -> list
             (site_id, after, until, limit),
         )
     ]
+
+
+def sites(tx: Tx) -> list[str]:
+    return [row[0] for row in tx.execute(f"SELECT site_id FROM {SITES}")]
+
+
+def unsnapshotted(tx: Tx, site_id: str, code: str) -> int:
+    """How many of the site's events come after its latest snapshot (made by code `code`)."""
+    rows = tx.execute(
+        f"SELECT COUNT(*) FROM {EVENTS} WHERE site_id = ? AND seq >"
+        f" (SELECT COALESCE(MAX(seq), 0) FROM {SNAPSHOTS} WHERE site_id = ? AND code = ?)",
+        (site_id, site_id, code),
+    )
+    return int(rows[0][0])
 
 
 def first_received_after(tx: Tx, site_id: str, until: str) -> int | None:
