@@ -72,6 +72,7 @@ class SiteHistory:
         self._views = views
         self._log = EventLog(store)
         self._snapshot_every = snapshot_every
+        self._taken = 0  # snapshots taken by this reader
 
     def known(self, site_id: str) -> bool:
         """Whether the log holds any event of the site (as far as the index has folded it)."""
@@ -110,17 +111,20 @@ class SiteHistory:
     def keep_snapshots(self) -> int:
         """Extend by one snapshot each site with `snapshot_every` events or more after its
         latest, so that even the first ask about a long past replays little; the number of
-        sites extended. A site is extended a step at a time: others wait their turn briefly."""
+        snapshots taken. A site is extended a step at a time: others wait their turn briefly."""
         with self._views.read() as tx:
             behind = [
                 site_id
                 for site_id in site_history.sites(tx)
                 if site_history.unsnapshotted(tx, site_id, CODE) >= self._snapshot_every
             ]
+        taken = self._taken
         for site_id in behind:
             with self.past_view(site_id, now(), at_most=self._snapshot_every):
                 pass
-        return len(behind)
+        # None taken (an event stamped in the future by a skewed clock holds them back): the
+        # caller waits its interval rather than replaying the same events again at once.
+        return self._taken - taken
 
     @contextmanager
     def past_view(self, site_id: str, until: datetime, *, at_most: int | None = None) -> Iterator[PastView]:
@@ -168,6 +172,7 @@ class SiteHistory:
                 image=image,
             )
         progress.since_snapshot = 0
+        self._taken += 1
 
 
 class Snapshotter:
