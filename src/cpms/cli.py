@@ -12,7 +12,7 @@ from typing import Any
 
 from cpms import projection_progress, station_cli
 from cpms.aggregates.errors import DomainError
-from cpms.audit import chain_cli
+from cpms.audit import chain_cli, history_cli
 from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
 from cpms.infra.startup import StartupError
 from cpms.process import until_signalled
@@ -122,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     audit = commands.add_parser(
         "audit", help="auditors: a site's history, the log's hash chain"
     ).add_subparsers(required=True, metavar="ACTION")
+    history_cli.add_actions(audit)
     chain_cli.add_actions(audit)
 
     station_cli.add_parser(commands)

@@ -18,6 +18,7 @@ from cpms.api.context import ApiServices
 from cpms.api.ocpi.authorize import RealtimeAuthorization
 from cpms.api.ocpi.push import PushWorker
 from cpms.application import ChargingNetwork, Clock, utc_now
+from cpms.audit.history import SiteHistory, Snapshotter
 from cpms.gateway.connections import StationConnections
 from cpms.gateway.guard import CredentialGuard, GuardPolicy
 from cpms.gateway.presence import Presence
@@ -46,6 +47,7 @@ from cpms.projections.roaming import RoamingProjection
 from cpms.projections.roaming_partners import RoamingPartnersProjection
 from cpms.projections.runner import ProjectionLagging, ProjectionRunner
 from cpms.projections.sessions import SessionsProjection
+from cpms.projections.site_history import SiteHistoryProjection
 from cpms.projections.sites import SitesProjection
 from cpms.projections.station_commands import StationCommandsProjection
 from cpms.projections.station_configuration import StationConfigurationProjection
@@ -69,6 +71,7 @@ def all_projections() -> list:  # type: ignore[type-arg]
         RoamingProjection(),
         StationCommandsProjection(),
         AnalyticsProjection(),
+        SiteHistoryProjection(),
     ]
 
 
@@ -100,6 +103,7 @@ class Node:
     _http: _Uvicorn | None = None
     _api_services: ApiServices | None = None
     _http_task: asyncio.Task[None] | None = None
+    _snapshotter: Snapshotter | None = None
     _started: list[str] = field(default_factory=list)
     _closed: bool = False
 
@@ -174,6 +178,10 @@ class Node:
             # The role that folds the outbox also works it off: pushes to eMSPs (api/ocpi/push.py).
             await self.push.start()
             self._started.append("push")
+            # And keeps the snapshots of sites' past views close behind the log (audit/history.py).
+            self._snapshotter = Snapshotter(SiteHistory(self.store, self.views))
+            await self._snapshotter.start()
+            self._started.append("snapshots")
         if gateway:
             tls = self._tls_context()
             await self.presence.start()
@@ -208,6 +216,7 @@ class Node:
                 ocpi_url,
                 self.settings.ocpi_currency,
                 operator_key=self.settings.operator_api_key,
+                history=SiteHistory(self.store, self.views),
             )
             app = create_app(self._api_services, pages=[portal_mount()])
             config = uvicorn.Config(
@@ -240,6 +249,8 @@ class Node:
         if "gateway" in self._started and self.gateway is not None:
             await self.gateway.stop()
             await self.presence.stop()
+        if "snapshots" in self._started and self._snapshotter is not None:
+            await self._snapshotter.stop()
         if "push" in self._started:
             await self.push.stop()
         if "projections" in self._started:

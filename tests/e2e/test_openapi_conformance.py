@@ -61,6 +61,7 @@ async def test_every_operation_answers_a_real_request_as_its_document_says(start
         sessions = (await api.get(f"/sites/{site['id']}/sessions")).json()["items"]
         await api.get(f"/sessions/{sessions[0]['id']}")
         await api.get(f"/sites/{site['id']}/sessions.csv")
+        await api.get(f"/sites/{site['id']}/history", params={"limit": 5})
         by_week = {"from": "2026-02-23", "to": "2026-03-09", "bucket": "week", "tz": "Europe/Paris"}
         await api.get("/analytics", params={**by_week, "site_id": site["id"]})
         await api.get("/analytics", params={"tz": "Nowhere/Atlantis"})

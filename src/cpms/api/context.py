@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from cpms.api.errors import ApiError, not_found
 from cpms.application import ChargingNetwork, Written
+from cpms.audit.history import SiteHistory
 from cpms.infra.health import VIEW_STORE, DependencyMonitor, Unavailable, is_unavailable
 from cpms.projections.base import Projection
 from cpms.projections.runner import ProjectionRunner
@@ -39,6 +40,8 @@ class ApiServices:
     # Set when the node stops: long-lived answers (the portal's live sheet) end, so the HTTP
     # server is not left waiting for browsers that would hold them open for ever.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Auditors' reads of a site's past, from the event log (None where no log is at hand).
+    history: SiteHistory | None = None
 
 
 def services(request: Request) -> ApiServices:
