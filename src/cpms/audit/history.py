@@ -30,7 +30,7 @@ from psycopg.sql import SQL, Identifier
 from cpms.infra.eventstore import EventStore
 from cpms.projections import charge_points, sessions, site_history, sites, stations
 from cpms.projections.base import Projection
-from cpms.projections.store import Row, Tx, ViewStore
+from cpms.projections.store import SqliteTx, Tx, ViewStore
 from cpms.timestamps import to_iso
 
 log = logging.getLogger(__name__)
@@ -234,7 +234,7 @@ class PastView:
 
     def __init__(self, image: bytes | None = None) -> None:
         self._conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-        self.tx: Tx = _MemoryTx(self._conn)
+        self.tx: Tx = SqliteTx(self._conn)
         self.position: int | None = None  # of the last event folded, in the log
         self.events = 0  # of the site, folded
         self._projections = [projection() for projection in REPLAYED]
@@ -290,19 +290,6 @@ class PastView:
 
     def close(self) -> None:
         self._conn.close()
-
-
-class _MemoryTx:
-    dialect = "sqlite"
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        return self._conn.execute(sql, params).fetchall()
-
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self._conn.executemany(sql, rows)
 
 
 def _whole(page: Callable[[str | None], tuple[list[dict[str, Any]], str | None]]) -> list[dict[str, Any]]:

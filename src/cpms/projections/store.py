@@ -39,7 +39,9 @@ class ViewStore(Protocol):
     def close(self) -> None: ...
 
 
-class _SqliteTx:
+class SqliteTx:
+    """A Tx over one SQLite connection (the view store's, or a private in-memory one)."""
+
     dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -78,7 +80,7 @@ class SqliteViewStore:
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            yield _SqliteTx(conn)
+            yield SqliteTx(conn)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -89,7 +91,7 @@ class SqliteViewStore:
         conn = self._conn()
         conn.execute("BEGIN")
         try:
-            yield _SqliteTx(conn)
+            yield SqliteTx(conn)
         finally:
             conn.execute("COMMIT")
 

@@ -55,13 +55,9 @@ class Projection(Struct):
     failure: ProjectionFailure | None
 
 
-class OperatorProjection(Struct):
-    name: str
-    version: int
-    position: Annotated[int, Meta(description="the last event of the log it has folded")]
-    head: Annotated[int | None, Meta(description="the log's last event (null: the store is down)")]
-    lag: int | None
-    state: Annotated[Literal["live", "rebuilding", "failing"], STATE]
+class OperatorProjection(Projection):
+    """As the operator sees it: the failure's text, and the last rebuild."""
+
     failure: OperatorFailure | None
     rebuild: Rebuild | None
 
