@@ -13,7 +13,8 @@ from typing import Any
 from cpms import projection_progress, station_cli
 from cpms.aggregates.errors import DomainError
 from cpms.audit import chain_cli, history_cli
-from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError, environment_help
+from cpms.command_line import subcommand
+from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError
 from cpms.infra.startup import StartupError
 from cpms.process import until_signalled
 from cpms.simulation import cli as simulation_cli
@@ -52,11 +53,11 @@ def _parser() -> argparse.ArgumentParser:
         ("projector", frozenset({"projector"}), "the projections alone (distributed topology)"),
         ("api", frozenset({"api"}), "the HTTP API alone (distributed topology)"),
     ]:
-        role = _command(commands, name, text, roles)
+        role = subcommand(commands, name, text, roles)
         role.add_argument("-v", "--verbose", action="store_true", help=VERBOSE)
         role.set_defaults(run=_serve, roles=tuple(sorted(roles)))
 
-    demo = _command(
+    demo = subcommand(
         commands,
         "demo",
         "serve with a seeded demo organization, site, stations, access group and cards, and simulated"
@@ -71,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         required=True, metavar="ACTION"
     )
-    create_org = _command(
+    create_org = subcommand(
         admin, "create-org", "create an organization and print its id and API key as one JSON object", ADMIN
     )
     create_org.add_argument("name", help="the organization's name")
@@ -80,8 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     roaming = commands.add_parser("roaming", help="OCPI 2.2.1 roaming").add_subparsers(
         required=True, metavar="ACTION"
     )
-    set_party = _command(roaming, "set-party", "set an organization's own CPO party (OCPI)", ADMIN)
-    add_partner = _command(
+    set_party = subcommand(roaming, "set-party", "set an organization's own CPO party (OCPI)", ADMIN)
+    add_partner = subcommand(
         roaming,
         "add-partner",
         "register an eMSP partner; prints its one-time token A and the versions URL",
@@ -98,14 +99,14 @@ def _parser() -> argparse.ArgumentParser:
     projections = commands.add_parser("projections", help="read models").add_subparsers(
         required=True, metavar="ACTION"
     )
-    status = _command(
+    status = subcommand(
         projections,
         "status",
         "each projection's position, lag and state; exits 1 when one is stopped at a failing event",
         ADMIN,
     )
     status.set_defaults(run=_projections_status)
-    rebuild = _command(
+    rebuild = subcommand(
         projections,
         "rebuild",
         "rebuild projections side by side from the start of the log while the live ones keep serving,"
@@ -131,18 +132,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 VERBOSE = "also log what the node does (INFO); by default only warnings and errors are logged"
-
-
-def _command(commands: Any, name: str, text: str, roles: frozenset[str]) -> argparse.ArgumentParser:
-    """A subcommand whose --help says what it does and which environment variables it reads."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        name,
-        help=text,
-        description=text,
-        epilog=environment_help(roles),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
 
 
 async def _serve(args: argparse.Namespace) -> None:

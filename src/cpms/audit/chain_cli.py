@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from cpms.infra.settings import AUDIT, Settings, SettingsError, environment_help
+from cpms.command_line import subcommand
+from cpms.infra.settings import AUDIT, Settings, SettingsError
 
 
 def add_actions(actions: Any) -> None:
@@ -59,14 +60,7 @@ def add_actions(actions: Any) -> None:
 
 
 def _action(actions: Any, name: str, text: str) -> argparse.ArgumentParser:
-    parser: argparse.ArgumentParser = actions.add_parser(
-        name,
-        help=text,
-        description=text,
-        epilog=environment_help(AUDIT),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    return parser
+    return subcommand(actions, name, text, AUDIT)
 
 
 async def _verify(args: argparse.Namespace) -> int:

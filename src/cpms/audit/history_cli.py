@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 import orjson
 
-from cpms.infra.settings import ADMIN, Settings, environment_help
+from cpms.command_line import subcommand
+from cpms.infra.settings import ADMIN, Settings
 
 FORMATS = ("json", "table", "csv")
 CSV_HEADER = (
@@ -32,14 +33,14 @@ def add_actions(actions: Any) -> None:
         "a site's events in log order up to --as-of (default: now), and the site as it was then"
         " (overview with state, sheet, stations, sessions), rebuilt from those events"
     )
-    site = actions.add_parser(
+    site = subcommand(
+        actions,
         "site",
-        help=text,
+        text,
+        ADMIN,
         description=text
         + ". json is the document GET /api/v1/sites/{site_id}/history answers, with every event;"
         " table is for reading; csv is the events, one per row.",
-        epilog=environment_help(ADMIN),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     site.add_argument("site_id", help="the site's id")
     site.add_argument("--as-of", help="an RFC 3339 instant, e.g. 2026-11-23T08:00:00Z (default: now)")
