@@ -10,9 +10,8 @@ import logging
 import sys
 from typing import Any
 
-from cpms import projection_progress, station_cli
+from cpms import chain_cli, history_cli, projection_progress, station_cli
 from cpms.aggregates.errors import DomainError
-from cpms.audit import chain_cli, history_cli
 from cpms.command_line import subcommand
 from cpms.infra.settings import ADMIN, ALL_ROLES, Settings, SettingsError
 from cpms.infra.startup import StartupError

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import struct
 
-from cpms.audit.chain import ZERO, link_hash
+from cpms.infra.chain import ZERO, link_hash
 
 OID = "5f1c8e0a-3b1d-4c2e-9a57-0d6c1b2e3f40"
 TOPIC = "cpms.aggregates.station:Station.StatusNotification"

@@ -1,5 +1,5 @@
 """The event store: an `eventsourcing` application on SQLite or PostgreSQL, transcoded with orjson,
-whose recorders extend the log's hash chain (cpms.audit.chain) in each insert's own transaction."""
+whose recorders extend the log's hash chain (`chain.py`) in each insert's own transaction."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from psycopg.rows import DictRow, tuple_row
 
 from cpms.aggregates.charge_point_transactions import ChargePointTransactions
 from cpms.aggregates.station import Station
-from cpms.audit.chain import ZERO, ChainSQL, canonical_id, new_links
+from cpms.infra.chain import ZERO, ChainSQL, canonical_id, new_links
 from cpms.infra.settings import Database
 
 
