@@ -16,7 +16,7 @@ import httpx
 
 from cpms.infra.settings import VARIABLES, Settings
 from cpms.node import all_projections
-from tests.support import api_client_with
+from tests.support import api_client_with, eventually
 
 
 def _cpms(
@@ -54,6 +54,30 @@ async def test_projections_status_lists_every_projection(database_url, start_nod
     done = await asyncio.to_thread(_cpms, "projections", "status", database_url=database_url)
     assert done.returncode == 0, done.stderr
     assert {line.split()[0] for line in done.stdout.splitlines()} == {p.name for p in all_projections()}
+
+
+async def test_a_rebuild_asked_while_no_projector_runs_waits_for_the_next_one(database_url, start_node):
+    node = await start_node()
+    await node.network.create_organization("Org")
+    await node.stop()
+    unknown = await asyncio.to_thread(_cpms, "projections", "rebuild", "sheet", database_url=database_url)
+    assert (
+        unknown.returncode == 2 and "no projection named sheet; known: sites, charge_points" in unknown.stderr
+    )
+    asked = await asyncio.to_thread(
+        _cpms, "projections", "rebuild", "sessions", "--no-wait", database_url=database_url
+    )
+    assert asked.returncode == 0, asked.stderr
+    status = await asyncio.to_thread(_cpms, "projections", "status", database_url=database_url)
+    (sessions,) = [line for line in status.stdout.splitlines() if line.startswith("sessions ")]
+    assert sessions.endswith("rebuilding (rebuild requested, waiting for a projector)"), sessions
+    node = await start_node()  # the next projector takes it up, and switches once caught up
+
+    async def rebuilt() -> None:
+        (status,) = [s for s in await asyncio.to_thread(node.projections.status) if s.name == "sessions"]
+        assert status.state == "live" and status.rebuild is not None and status.rebuild.state == "done"
+
+    await eventually(rebuilt, timeout=20)
 
 
 def _serve(
