@@ -20,7 +20,7 @@ import tempfile
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -81,14 +81,17 @@ def served(
     *,
     server_src: str | None = None,
     output: IO[str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """`cpms serve` from this checkout, or from the `server_src` directory of another one, until
-    the block ends; its output goes to `output` (default: this process's)."""
+    the block ends; its output goes to `output` (default: this process's). `extra_env` adds settings
+    (`CPMS_OPERATOR_API_KEY`) to this process's environment, for the server and `server.env`."""
     workdir = Path(tempfile.mkdtemp(prefix="cpms-bench-"))
     schema = f"cpms_bench_{uuid.uuid4().hex[:10]}"
     url = f"sqlite:///{workdir}/cpms.sqlite" if backend == "sqlite" else f"{PG_URL}?schema={schema}"
     http, ocpp = free_port(), free_port()
-    env = {**os.environ, "CPMS_DATABASE_URL": url, "CPMS_HTTP_PORT": str(http), "CPMS_OCPP_PORT": str(ocpp)}
+    env = {**os.environ, **(extra_env or {})}
+    env.update(CPMS_DATABASE_URL=url, CPMS_HTTP_PORT=str(http), CPMS_OCPP_PORT=str(ocpp))
     if server_src:
         # Ahead of this checkout's editable install; the other checkout is only read.
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [server_src, env.get("PYTHONPATH")]))

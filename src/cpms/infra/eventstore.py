@@ -13,7 +13,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import MutableOrImmutableAggregate
 from eventsourcing.persistence import StoredEvent, Transcoder, Transcoding
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteDatastore, SQLiteTransaction
 from psycopg import Cursor
 from psycopg.rows import DictRow, tuple_row
 
@@ -87,6 +87,15 @@ def _genesis_params() -> tuple[str, str]:
     return datetime.now(UTC).isoformat(), str(uuid.uuid4())
 
 
+class _Immediate(SQLiteTransaction):
+    """eventsourcing's SQLite transaction (its commit, rollback and errors), begun IMMEDIATE."""
+
+    def __enter__(self) -> SQLiteCursor:
+        cursor = self.connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        return cursor
+
+
 class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
     """SQLite's recorder, linking each inserted event into the chain. SQLite's write transaction
     is exclusive from the first insert on, so the head read after it is the chain's head."""
@@ -96,6 +105,14 @@ class ChainedSQLiteRecorder(SQLiteApplicationRecorder):
         self.chain = ChainSQL.build(
             kind="sqlite", events=events_table_name, position="rowid", prefix="cpms_chain"
         )
+
+    def create_table(self) -> None:
+        """eventsourcing's deferred BEGIN reads the schema (CREATE ... IF NOT EXISTS) before the
+        genesis row is written; in WAL mode a commit by another process in between (a serving
+        node writes all the time) fails that write at once with "database is locked", the busy
+        timeout notwithstanding. Taking the write lock first waits for the writer instead."""
+        with self.datastore.get_connection(commit=True) as conn, _Immediate(conn, commit=True) as c, c:
+            self._create_table(c)
 
     def _create_table(self, c: SQLiteCursor) -> None:
         super()._create_table(c)
