@@ -39,7 +39,9 @@ log = logging.getLogger(__name__)
 
 FIRST_RETRY = 0.5  # seconds; doubled on each failure of the same fold, up to `max_backoff`
 READ_YOUR_WRITES_POLL = 0.02  # seconds between reads of the tracking table for a writer, API-only
-REBUILD_BATCH_SIZE = 2000  # events of the log a rebuild folds per transaction
+REBUILD_BATCH_SIZE = 2000  # events of the log a rebuild folds per transaction, at most
+REBUILD_SLICE = 0.25  # seconds a rebuild batch aims to take: the live projections fold in between
+REBUILD_BEHIND_EVERY = 1.0  # seconds between rebuild batches while the live projections lag
 REBUILD_OWNER_SILENT = 30.0  # seconds after which a rebuild whose process stopped reporting is taken over
 
 
@@ -107,6 +109,12 @@ class ProjectionRunner:
         self._batch_size = batch_size
         self.rebuild_batch_size = rebuild_batch_size or REBUILD_BATCH_SIZE
         self._shadows: dict[str, _Shadow] = {}
+        # Live folds come first: a rebuild batch is sized to take about REBUILD_SLICE seconds (from
+        # the last one's pace), and while the live projections are behind the head it runs only
+        # every REBUILD_BEHIND_EVERY seconds, so that they get most of the time and catch up.
+        self._live_behind = False
+        self._rebuild_batch = 100
+        self._rebuild_due = 0.0
         self._owner = uuid.uuid4().hex  # whose rebuilds these are, in `projection_rebuilds`
         self._next_claim = 0.0
         self._poll_interval = poll_interval
@@ -168,6 +176,7 @@ class ProjectionRunner:
             return False
         start = min(t.position for t in due)
         notifications = self._store.recorder.select_notifications(start=start + 1, limit=self._batch_size)
+        self._live_behind = len(notifications) == self._batch_size
         if not notifications:
             return False
         decoded: dict[int, Any] = {}
@@ -325,7 +334,7 @@ class ProjectionRunner:
             return switched
         start = min(shadow.position for shadow in due)
         notifications = self._store.recorder.select_notifications(
-            start=start + 1, limit=self.rebuild_batch_size
+            start=start + 1, limit=min(self._rebuild_batch, self.rebuild_batch_size)
         )
         if not notifications:
             return switched
@@ -338,6 +347,9 @@ class ProjectionRunner:
                 if pending:
                     folded.append((shadow, *self._fold_shadow(shadow, pending, decoded, tx)))
         seconds = max(time.perf_counter() - began, 1e-6)
+        self._rebuild_due = self._clock() + REBUILD_BEHIND_EVERY
+        paced = int(len(notifications) * REBUILD_SLICE / seconds)
+        self._rebuild_batch = max(10, min(self.rebuild_batch_size, paced))
         for shadow, position, failed in folded:
             if failed is None:
                 rate = (position - shadow.position) / seconds
@@ -468,7 +480,8 @@ class ProjectionRunner:
             try:
                 progressed = self._step()
                 self._resolve_waiters()
-                progressed = self._rebuild_step() or progressed
+                if not self._live_behind or self._clock() >= self._rebuild_due:
+                    progressed = self._rebuild_step() or progressed
             except Exception as error:  # the log or the views cannot be read: wait, then resume
                 self._trouble(error)
                 backoff = min(backoff * 2, 10.0)
