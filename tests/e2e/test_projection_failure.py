@@ -151,7 +151,7 @@ async def test_an_event_stored_before_connector_ranges_were_checked_folds_to_not
             vendor_id=None,
             occurred_at=datetime.now(UTC),
         )
-        node.store.save(station)
+        await asyncio.to_thread(node.store.save, station)  # not on the node's event loop
 
     async with connected(node, "CP-OLD") as charger:  # the writer's cached copy is stale: no matter
         await charger.status(1, "Charging", NOW)

@@ -155,7 +155,8 @@ class PromptPostgresRecorder(PostgresApplicationRecorder):
 
     Each insert also extends the log's hash chain: the chain's head is read after the table lock
     eventsourcing takes (which serializes writers across processes), in the same pipeline as the
-    insert, and the new links are written before the transaction commits."""
+    insert once it has gone through, and the new links are written before the transaction
+    commits."""
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events") -> None:
         super().__init__(datastore, events_table_name=events_table_name)
@@ -192,8 +193,11 @@ class PromptPostgresRecorder(PostgresApplicationRecorder):
             ):
                 try:
                     self._insert_stored_events(curs, stored_events, **kwargs)
-                    head_curs.execute(self._select_head, prepare=True)
+                    # Sync first, as eventsourcing does: a version conflict (another writer saved
+                    # the aggregate) is then raised as itself, an IntegrityError that becomes a
+                    # RecordConflictError and a retry, not as "pipeline aborted" at the head's read.
                     pipeline.sync()
+                    head_curs.execute(self._select_head, prepare=True)
                     positions = self._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
                     assert positions is not None
                     head = head_curs.fetchone()
