@@ -17,7 +17,7 @@ from cpms.api.responses import reply
 from cpms.api.routing import Operation
 from cpms.api.sites import existing_site
 from cpms.audit import history
-from cpms.infra.health import EVENT_STORE, VIEW_STORE, Unavailable, is_unavailable
+from cpms.infra.health import Unavailable, is_unavailable, store_of
 from cpms.projections.paging import BadCursor, decode_cursor, encode_cursor
 from cpms.timestamps import parse_iso, to_iso
 
@@ -47,7 +47,7 @@ async def site_history(request: Request, body: None, query: HistoryQuery) -> Res
     except Exception as error:
         if not is_unavailable(error):
             raise
-        store = EVENT_STORE if type(error).__module__.startswith("eventsourcing") else VIEW_STORE
+        store = store_of(error)
         services(request).health.report(store, error)
         raise Unavailable(store, str(error)) from error
     return reply(SiteHistory, document)

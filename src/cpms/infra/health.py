@@ -45,6 +45,11 @@ class Unavailable(Exception):
         self.reason = reason
 
 
+def store_of(error: BaseException) -> str:
+    """Which store an availability error came from: eventsourcing's errors are the event store's."""
+    return EVENT_STORE if type(error).__module__.startswith("eventsourcing") else VIEW_STORE
+
+
 def is_unavailable(error: BaseException) -> bool:
     """Does this error mean the database could not be reached (as opposed to a bug or a refusal)?"""
     if isinstance(error, Unavailable):

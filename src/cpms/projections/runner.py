@@ -27,7 +27,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cpms.infra.eventstore import EventStore
-from cpms.infra.health import EVENT_STORE, VIEW_STORE, is_unavailable
+from cpms.infra.health import EVENT_STORE, is_unavailable, store_of
 from cpms.projections import rebuilds, tracking
 from cpms.projections.base import Projection
 from cpms.projections.rebuilds import Renamed, Schema, schema_of
@@ -507,7 +507,7 @@ class ProjectionRunner:
     def _trouble(self, error: Exception) -> None:
         message = f"{type(error).__name__}: {error}"
         if is_unavailable(error):
-            self._on_unavailable(_store_of(error), error)
+            self._on_unavailable(store_of(error), error)
         if message != self._log_trouble:
             self._log_trouble = message
             if is_unavailable(error):
@@ -709,12 +709,6 @@ class _FoldFailed(Exception):
         super().__init__(str(error))
         self.index = index
         self.error = error
-
-
-def _store_of(error: BaseException) -> str:
-    """Which store an availability error came from: eventsourcing's errors are the event store's."""
-    module = type(error).__module__
-    return EVENT_STORE if module.startswith("eventsourcing") else VIEW_STORE
 
 
 def _settle_soon(future: asyncio.Future[None], error: BaseException | None) -> None:
